@@ -1,0 +1,143 @@
+"""Running a model over windows: length-sorted batches, dynamic padding, inference mode (evaluation and Analyzer)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, text_windows
+
+__all__ = [
+    "iterate_batches_by_length",
+    "pool_windows",
+    "predict_documents",
+    "predict_windows",
+    "predict_word_labels",
+    "word_probabilities",
+]
+
+
+def iterate_batches_by_length(windows: Sequence[TokenWindow], batch_size: int) -> Iterator[list[int]]:
+    """Indices of windows in batches of similar length, so that padding wastes little compute."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def predict_windows(
+    model: torch.nn.Module,
+    windows: Sequence[TokenWindow],
+    *,
+    pad_id: int,
+    batch_size: int = 32,
+    device: torch.device | str | None = None,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    progress: bool = False,
+) -> list[torch.Tensor]:
+    """Logits for each window, in the order given (token logits [tokens, labels] or sequence logits [labels])."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    results: list[torch.Tensor | None] = [None] * len(windows)
+    was_training = model.training
+    model.eval()
+    batches = list(iterate_batches_by_length(windows, batch_size))
+    with torch.inference_mode(), autocast():
+        for indices in tqdm(batches, desc="predicting", unit="batch", disable=not progress, leave=False):
+            batch = collate([windows[i] for i in indices], pad_id)
+            logits = model(
+                input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device)
+            ).logits.float().cpu()
+            for row, index in enumerate(indices):
+                results[index] = logits[row, : len(windows[index])] if logits.dim() == 3 else logits[row]
+    model.train(was_training)
+    return results  # type: ignore[return-value]
+
+
+def word_probabilities(
+    windows: Sequence[TokenWindow], logits: Sequence[torch.Tensor], word_counts: Sequence[int]
+) -> list[torch.Tensor]:
+    """Per example, a [words, labels] tensor of label probabilities read at each word's first sub-token.
+
+    Each word is read from the one window that owns it (see `khabar.features.plan_windows`).
+    """
+    num_labels = logits[0].shape[-1] if logits else 0
+    probabilities = [torch.full((count, num_labels), float("nan")) for count in word_counts]
+    for window, window_logits in zip(windows, logits, strict=True):
+        positions = window.first_token_positions()
+        if not positions:
+            continue
+        words = torch.tensor(list(positions.keys()))
+        rows = torch.tensor(list(positions.values()))
+        probabilities[window.example][words] = torch.softmax(window_logits[rows], dim=-1)
+    for example, table in enumerate(probabilities):
+        if table.numel() and torch.isnan(table).any():
+            missing = torch.isnan(table[:, 0]).nonzero().flatten().tolist()
+            raise RuntimeError(f"example {example}: words {missing[:10]} were not covered by any window")
+    return probabilities
+
+
+def predict_word_labels(
+    model: torch.nn.Module,
+    tokenizer: WordTokenizer,
+    sentences: Sequence[Sequence[str]],
+    *,
+    stride: int,
+    batch_size: int = 32,
+    device: torch.device | str | None = None,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    progress: bool = False,
+) -> list[torch.Tensor]:
+    """Label probabilities for every word of every sentence, windowing long ones: [words, labels] each."""
+    windows: list[TokenWindow] = []
+    for index, words in enumerate(sentences):
+        windows.extend(ner_windows(index, tokenizer(words), tokenizer, stride))
+    if not windows:
+        return [torch.zeros((0, model.config.num_labels)) for _ in sentences]
+    logits = predict_windows(
+        model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
+        autocast=autocast, progress=progress,
+    )
+    return word_probabilities(windows, logits, [len(words) for words in sentences])
+
+
+def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs: int, mode: str) -> torch.Tensor:
+    """Pool per-window logits [windows, labels] into per-document logits [docs, labels] by mean or max."""
+    labels = window_logits.shape[-1]
+    index = window_doc.unsqueeze(-1).expand(-1, labels)
+    if mode == "max":
+        pooled = torch.full((num_docs, labels), float("-inf"), dtype=window_logits.dtype, device=window_logits.device)
+        return pooled.scatter_reduce(0, index, window_logits, reduce="amax", include_self=True)
+    if mode != "mean":
+        raise ValueError(f"pooling must be 'mean' or 'max', got {mode!r}")
+    summed = torch.zeros((num_docs, labels), dtype=window_logits.dtype, device=window_logits.device)
+    summed = summed.scatter_add(0, index, window_logits)
+    counts = torch.bincount(window_doc, minlength=num_docs).clamp(min=1).unsqueeze(-1).to(window_logits.dtype)
+    return summed / counts
+
+
+def predict_documents(
+    model: torch.nn.Module,
+    tokenizer: WordTokenizer,
+    texts: Sequence[str],
+    *,
+    stride: int,
+    pooling: str,
+    max_windows: int | None = None,
+    batch_size: int = 32,
+    device: torch.device | str | None = None,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Document logits [docs, labels]: every window of every document encoded, then pooled per document."""
+    windows: list[TokenWindow] = []
+    for index, text in enumerate(texts):
+        windows.extend(text_windows(index, tokenizer.encode_text(text), tokenizer, stride, max_windows))
+    logits = predict_windows(
+        model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
+        autocast=autocast, progress=progress,
+    )
+    stacked = torch.stack(logits) if logits else torch.zeros((0, model.config.num_labels))
+    owners = torch.tensor([w.example for w in windows], dtype=torch.long)
+    return pool_windows(stacked, owners, len(texts), pooling)

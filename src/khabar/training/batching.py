@@ -1,0 +1,59 @@
+"""Length-grouped batches: examples of similar length share a batch, so dynamic padding wastes little."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import Sampler
+
+__all__ = ["LengthGroupedBatchSampler"]
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Shuffle, cut into pools of `pool_batches` batches, sort each pool by length, then shuffle the batches.
+
+    Deterministic for a given seed and epoch (call `set_epoch`), which is what makes `--resume` reproduce an
+    uninterrupted run.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        shuffle: bool = True,
+        group_by_length: bool = True,
+        pool_batches: int = 50,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.shuffle = shuffle
+        self.group_by_length = group_by_length
+        self.pool_size = batch_size * pool_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        count = len(self.lengths)
+        order = torch.randperm(count, generator=generator).tolist() if self.shuffle else list(range(count))
+        batches: list[list[int]] = []
+        for start in range(0, count, self.pool_size):
+            pool = order[start : start + self.pool_size]
+            if self.group_by_length:
+                pool.sort(key=lambda i: self.lengths[i], reverse=True)
+            batches.extend(pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size))
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        yield from batches

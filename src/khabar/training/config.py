@@ -1,0 +1,281 @@
+"""Experiment configs: YAML <-> typed dataclasses, with env-var paths, dotted overrides and strict validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from khabar.backbones import DEFAULT_BACKBONE
+from khabar.errors import ConfigError
+
+__all__ = [
+    "DataConfig",
+    "ExperimentConfig",
+    "ModelConfig",
+    "TrainingConfig",
+    "apply_overrides",
+    "load_config",
+    "save_config",
+]
+
+Task = Literal["ner", "topics"]
+
+
+@dataclass
+class DataConfig:
+    """Where the examples come from; paths may use ${ENV_VARS}."""
+
+    train: str
+    dev: str | None = None
+    test: str | None = None
+    format: Literal["auto", "conll", "spans", "topics"] = "auto"
+    dev_fraction: float = 0.1
+    dev_seed: int = 13
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+    labels: list[str] | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    multi_label: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.dev_fraction < 1.0:
+            raise ConfigError(f"data.dev_fraction must be in (0, 1), got {self.dev_fraction}")
+        for name in ("max_train_examples", "max_eval_examples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {value}")
+
+
+@dataclass
+class ModelConfig:
+    """The encoder, how text becomes its input, and the task head."""
+
+    backbone: str = DEFAULT_BACKBONE
+    max_length: int = 256
+    stride: int = 32
+    label_all_subtokens: bool = False
+    normalization: dict[str, bool] = field(default_factory=dict)
+    dropout: float | None = None
+    pooling: Literal["mean", "max"] = "mean"
+    max_windows: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.max_length <= 8192:
+            raise ConfigError(f"model.max_length must be in [16, 8192], got {self.max_length}")
+        if not 0 <= self.stride < self.max_length // 2:
+            raise ConfigError(
+                f"model.stride must be in [0, max_length/2) = [0, {self.max_length // 2}), got {self.stride}"
+            )
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.max_windows is not None and self.max_windows < 1:
+            raise ConfigError(f"model.max_windows must be >= 1, got {self.max_windows}")
+        from khabar.text import NormalizationConfig
+
+        NormalizationConfig.from_dict(self.normalization)  # validates the keys and values early
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation and bookkeeping; the defaults are a sensible start for a base-size encoder."""
+
+    seed: int = 42
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    learning_rate: float = 5e-5
+    head_learning_rate: float | None = None
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
+    max_grad_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+    # None: whatever `accelerate launch` (or its config file) says; a value here overrides it.
+    mixed_precision: Literal["no", "fp16", "bf16"] | None = None
+    freeze_word_embeddings: bool = False
+    group_by_length: bool = True
+    eval_every_steps: int | None = None
+    early_stopping_patience: int | None = None
+    log_every_steps: int = 20
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps", "log_every_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_steps", "eval_every_steps", "early_stopping_patience", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"training.{name} must be >= 1 or null, got {value}")
+        if self.learning_rate <= 0 or (self.head_learning_rate is not None and self.head_learning_rate <= 0):
+            raise ConfigError("training.learning_rate and training.head_learning_rate must be > 0")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"training.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+
+
+@dataclass
+class ExperimentConfig:
+    """One experiment: a task, its data, model and training settings, and where the run goes."""
+
+    task: Task
+    data: DataConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    output_dir: str = "runs/experiment"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Configs name the sample shipped inside the package as ${KHABAR_SAMPLE_DIR}/ner.conll; it needs no setting.
+SAMPLE_DIR_VARIABLE = "KHABAR_SAMPLE_DIR"
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(value: str, where: str) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == SAMPLE_DIR_VARIABLE and name not in os.environ:
+            from khabar.data.bundled import sample_path
+
+            return str(sample_path("ner.conll").parent)
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable ${{{name}}} is not set")
+        return os.environ[name]
+
+    return os.path.expanduser(_ENV_PATTERN.sub(substitute, value))
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check `value` against a type annotation, converting only where it is lossless (int -> float)."""
+    origin = get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is Literal:
+        allowed = get_args(annotation)
+        if value not in allowed:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_type,) = get_args(annotation)
+        return [_coerce(item, item_type, f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        key_type, item_type = get_args(annotation)
+        return {_coerce(k, key_type, where): _coerce(v, item_type, f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(annotation):
+        return _build(annotation, value, where)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, str):
+            try:
+                return float(value)  # YAML 1.1 reads `5e-5` as a string
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return _expand_env(value, where)
+    raise ConfigError(f"{where}: unsupported type {annotation!r}")
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    values = {name: _coerce(value, hints[name], f"{where}.{name}") for name, value in data.items()}
+    try:
+        return cls(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.key=value` overrides (values parsed as YAML) to a raw config mapping."""
+    for override in overrides:
+        if "=" not in override:
+            raise ConfigError(f"override {override!r} must look like section.key=value")
+        dotted, raw = override.split("=", 1)
+        keys = dotted.strip().split(".")
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"override {override!r}: {key} is not a section")
+        target[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
+    return data
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, *, output_dir: str | None = None
+) -> ExperimentConfig:
+    """Read a YAML experiment file, apply overrides, validate; errors name the file and the key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = apply_overrides(data, list(overrides or []))
+    if output_dir is not None:
+        data["output_dir"] = output_dir
+    try:
+        return _build(ExperimentConfig, data, "config")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def save_config(config: ExperimentConfig, path: str | Path) -> None:
+    """Write the resolved config (env vars expanded, overrides applied) as YAML."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -1,0 +1,57 @@
+"""The shared command-line front for `khabar train TASK` and `training/train_TASK.py` (one code path)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from khabar.errors import ConfigError
+from khabar.training.config import load_config
+from khabar.training.run import train
+
+__all__ = ["add_training_arguments", "run_from_args", "script_main"]
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="experiment YAML (configs/ner/*.yaml, configs/topics/*.yaml)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config key, e.g. --set training.learning_rate=1e-4 (repeatable)",
+    )
+    parser.add_argument("--output", help="run folder (overrides output_dir)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's saved state")
+
+
+def run_from_args(task: str, args: argparse.Namespace) -> int:
+    """Load and check the config for `task`, train, and print a JSON summary line."""
+    config = load_config(args.config, args.overrides, output_dir=args.output)
+    if config.task != task:
+        raise ConfigError(f"{args.config}: this is a {config.task!r} config; use `khabar train {config.task}`")
+    result = train(config, resume=args.resume)
+    summary = {
+        "output_dir": str(result.output_dir),
+        "best": str(result.best_dir),
+        "best_dev_score": result.best_score,
+        "steps": result.global_step,
+        "epochs": result.epochs_completed,
+        "seconds": round(result.seconds, 1),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def script_main(task: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point for `accelerate launch training/train_<task>.py --config ...`."""
+    import sys
+
+    from khabar.errors import KhabarError
+
+    parser = argparse.ArgumentParser(description=f"Fine-tune a khabar {task} model.")
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_from_args(task, args)
+    except KhabarError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

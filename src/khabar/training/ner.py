@@ -1,0 +1,153 @@
+"""The NER task for the shared loop: word tags aligned to sub-tokens, windowed sentences, seqeval on every word."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from khabar import __version__
+from khabar.backbones import resolve
+from khabar.checkpoint import CheckpointMetadata, file_fingerprint
+from khabar.data import TaggedSentence, label_list, split_dev
+from khabar.data.examples import read_ner_examples
+from khabar.errors import DataFormatError
+from khabar.evaluation import score_entities
+from khabar.features import TokenWindow, WordTokenizer, collate, continuation_label_ids, ner_windows
+from khabar.predict import predict_word_labels
+from khabar.text import NormalizationConfig
+from khabar.training.config import ExperimentConfig
+
+__all__ = ["NerTask", "dropout_overrides", "tags_from_probabilities"]
+
+
+def dropout_overrides(dropout: float | None) -> dict[str, float]:
+    """Config keys that set an encoder's dropout, for BERT-like configs."""
+    if dropout is None:
+        return {}
+    return {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout, "classifier_dropout": dropout}
+
+
+def tags_from_probabilities(probabilities: Sequence[torch.Tensor], labels: Sequence[str]) -> list[list[str]]:
+    return [[labels[i] for i in table.argmax(dim=-1).tolist()] for table in probabilities]
+
+
+def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) -> None:
+    known = set(labels)
+    for sentence in sentences:
+        for tag in sentence.tags:
+            if tag not in known:
+                raise DataFormatError(
+                    sentence.source, None, f"tag {tag!r} is not in the label set ({', '.join(labels)})"
+                )
+
+
+class NerTask:
+    """Token classification over words; the dev metric is seqeval's entity-level micro F1 (default mode)."""
+
+    name = "ner"
+    metric_name = "f1"
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.config = config
+        data = config.data
+        train = read_ner_examples(data.train, format=data.format)
+        if data.dev:
+            dev = read_ner_examples(data.dev, format=data.format)
+        else:
+            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed)
+        if data.max_train_examples:
+            train = train[: data.max_train_examples]
+        if data.max_eval_examples:
+            dev = dev[: data.max_eval_examples]
+        self.train_sentences, self.dev_sentences = train, dev
+        self.labels = list(data.labels) if data.labels else label_list(
+            {t[2:] for s in train + dev for t in s.tags if t != "O"}
+        )
+        _check_labels(train + dev, self.labels)
+        self.backbone_path = resolve(config.model.backbone)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.backbone_path)
+        self.normalization = NormalizationConfig.from_dict(config.model.normalization)
+        self.words = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
+        label_ids = {label: i for i, label in enumerate(self.labels)}
+        continuation = continuation_label_ids(self.labels) if config.model.label_all_subtokens else None
+        self.train_windows: list[TokenWindow] = []
+        for index, sentence in enumerate(train):
+            tags = [label_ids[t] for t in sentence.tags]
+            self.train_windows.extend(
+                ner_windows(index, self.words(sentence.words), self.words, config.model.stride, tags,
+                            continuation=continuation)
+            )
+
+    def build_model(self) -> torch.nn.Module:
+        return AutoModelForTokenClassification.from_pretrained(
+            self.backbone_path,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
+            **dropout_overrides(self.config.model.dropout),
+        )
+
+    def train_lengths(self) -> list[int]:
+        return [len(w) for w in self.train_windows]
+
+    def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        batch = collate([self.train_windows[i] for i in indices], self.words.pad_id)
+        return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": batch.labels}
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(**batch).loss
+
+    def predict_tags(
+        self, model: torch.nn.Module, sentences: Sequence[Sequence[str]], accelerator: Accelerator
+    ) -> list[list[str]]:
+        probabilities = predict_word_labels(
+            accelerator.unwrap_model(model), self.words, sentences, stride=self.config.model.stride,
+            batch_size=self.config.training.eval_batch_size, device=accelerator.device,
+            autocast=accelerator.autocast,
+        )
+        return tags_from_probabilities(probabilities, self.labels)
+
+    def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
+        sentences = self.dev_sentences
+        predicted = self.predict_tags(model, [s.words for s in sentences], accelerator)
+        gold = [list(s.tags) for s in sentences]
+        default, strict = score_entities(gold, predicted), score_entities(gold, predicted, strict=True)
+        return {
+            "f1": default.micro.f1,
+            "precision": default.micro.precision,
+            "recall": default.micro.recall,
+            "macro_f1": default.macro_f1,
+            "strict_f1": strict.micro.f1,
+            "per_type": {name: vars(score) for name, score in default.per_type.items()},
+        }
+
+    def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
+        data = self.config.data
+        files = [p for p in (data.train, data.dev) if p]
+        return CheckpointMetadata(
+            task="ner",
+            labels=self.labels,
+            backbone=self.config.model.backbone,
+            max_length=self.config.model.max_length,
+            stride=self.config.model.stride,
+            normalization=self.normalization.to_dict(),
+            library_version=__version__,
+            tag_scheme="IOB2",
+            label_all_subtokens=self.config.model.label_all_subtokens,
+            training_data={
+                "train": data.train,
+                "dev": data.dev or f"{data.dev_fraction:.0%} of train (seed {data.dev_seed})",
+                "sha256": file_fingerprint(files),
+                "train_sentences": len(self.train_sentences),
+                "dev_sentences": len(self.dev_sentences),
+            },
+            dev_metrics=dev_metrics,
+        )
+
+    def save_extras(self, folder: Path) -> None:
+        self.tokenizer.save_pretrained(folder)

@@ -1,0 +1,131 @@
+"""`train()`: build a task from a config, drive the shared loop, and own checkpoints, logs and resume."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from torch.utils.data import DataLoader
+
+from khabar.checkpoint import write_folder_atomically
+from khabar.errors import CheckpointError
+from khabar.training.batching import LengthGroupedBatchSampler
+from khabar.training.config import ExperimentConfig, save_config
+from khabar.training.loop import LoopParts, total_optimizer_steps, train_while_improving
+from khabar.training.optim import build_optimizer, build_scheduler, freeze_word_embeddings
+from khabar.training.state import LoopState, load_training_state, save_training_state
+from khabar.training.task import Task
+
+__all__ = ["TrainingResult", "build_task", "train"]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Where the run went and how it ended."""
+
+    output_dir: Path
+    best_dir: Path
+    last_dir: Path
+    best_score: float | None
+    global_step: int
+    epochs_completed: int
+    seconds: float
+    history: list[dict[str, Any]]
+
+
+def build_task(config: ExperimentConfig) -> Task:
+    if config.task == "ner":
+        from khabar.training.ner import NerTask
+
+        return NerTask(config)
+    from khabar.training.topics import TopicTask
+
+    return TopicTask(config)
+
+
+def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any]) -> None:
+    model = parts.accelerator.unwrap_model(parts.model)
+    metadata = parts.task.metadata(metrics)
+
+    def fill(staging: Path) -> None:
+        model.save_pretrained(staging, safe_serialization=True)
+        parts.task.save_extras(staging)
+        (staging / "khabar.json").write_text(metadata.to_json(), encoding="utf-8")
+        from khabar.cards import write_model_card
+
+        write_model_card(staging, metadata)
+
+    write_folder_atomically(folder, fill)
+
+
+def _tracker_config(config: ExperimentConfig) -> dict[str, Any]:
+    """Flatten the config for tensorboard's hparams (scalars and strings only)."""
+    flat: dict[str, Any] = {}
+    for section, values in config.to_dict().items():
+        if isinstance(values, dict):
+            for key, value in values.items():
+                flat[f"{section}.{key}"] = value if isinstance(value, (int, float, str, bool)) else str(value)
+        else:
+            flat[section] = values
+    return flat
+
+
+def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
+    """Fine-tune as `config` says; works as a plain process and under `accelerate launch`."""
+    output_dir = Path(config.output_dir)
+    state_dir, best_dir, last_dir = output_dir / "state", output_dir / "best", output_dir / "last"
+    if resume and not (state_dir / "trainer_state.json").is_file():
+        raise CheckpointError(f"--resume: no saved training state in {state_dir}")
+    if config.training.num_threads:
+        torch.set_num_threads(config.training.num_threads)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=config.training.gradient_accumulation_steps,
+        mixed_precision=config.training.mixed_precision,
+        log_with="tensorboard",
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    set_seed(config.training.seed)
+    task = build_task(config)
+    model = task.build_model()
+    if config.training.freeze_word_embeddings:
+        freeze_word_embeddings(model)
+    sampler = LengthGroupedBatchSampler(
+        task.train_lengths(), config.training.batch_size, seed=config.training.seed,
+        group_by_length=config.training.group_by_length,
+    )
+    dataloader = DataLoader(range(len(task.train_lengths())), batch_sampler=sampler, collate_fn=task.collate)
+    optimizer = build_optimizer(model, config.training)
+    scheduler = build_scheduler(optimizer, config.training, total_optimizer_steps(config.training, len(sampler)))
+    model, optimizer, dataloader, scheduler = accelerator.prepare(model, optimizer, dataloader, scheduler)
+    state = LoopState()
+    if resume:
+        state = load_training_state(state_dir, accelerator.unwrap_model(model), optimizer, scheduler)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, output_dir / "config.yaml")
+    accelerator.init_trackers("khabar", config=_tracker_config(config))
+    parts = LoopParts(accelerator, task, model, optimizer, scheduler, dataloader, sampler, config.training, state)
+    started = time.perf_counter()
+    for info in train_while_improving(parts, lambda values, step: accelerator.log(values, step=step)):
+        if info.metrics is None:
+            continue
+        if accelerator.is_main_process:
+            _save_checkpoint(last_dir, parts, info.metrics)
+            if info.is_best:
+                _save_checkpoint(best_dir, parts, info.metrics)
+            if info.epoch_end:
+                save_training_state(state_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
+            (output_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")
+        accelerator.wait_for_everyone()
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainingResult(
+        output_dir, best_dir, last_dir, state.best_score, state.global_step, state.epoch,
+        time.perf_counter() - started, state.history,
+    )

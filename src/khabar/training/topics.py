@@ -1,0 +1,155 @@
+"""The topic task for the shared loop: whole articles as overlapping windows, window logits pooled per article."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from khabar import __version__
+from khabar.backbones import resolve
+from khabar.checkpoint import CheckpointMetadata, file_fingerprint
+from khabar.data import TopicDocument, is_multi_label, read_topics, split_dev
+from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label, tune_thresholds
+from khabar.features import TokenWindow, WordTokenizer, collate, text_windows
+from khabar.predict import pool_windows, predict_documents
+from khabar.text import NormalizationConfig
+from khabar.training.config import ExperimentConfig
+from khabar.training.ner import dropout_overrides
+
+__all__ = ["TopicTask"]
+
+
+class TopicTask:
+    """Document classification; multi-label (sigmoid, tuned per-label thresholds) or single-label (softmax)."""
+
+    name = "topics"
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.config = config
+        data = config.data
+        options = {"text_column": data.text_column, "label_column": data.label_column, "labels": data.labels}
+        train = read_topics(data.train, **options)
+        if data.dev:
+            dev = read_topics(data.dev, **options)
+        else:
+            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed)
+        if data.max_train_examples:
+            train = train[: data.max_train_examples]
+        if data.max_eval_examples:
+            dev = dev[: data.max_eval_examples]
+        self.train_docs, self.dev_docs = train, dev
+        self.labels = list(data.labels) if data.labels else sorted({label for d in train + dev for label in d.labels})
+        self.multi_label = data.multi_label if data.multi_label is not None else is_multi_label(train + dev)
+        self.metric_name = "micro_f1" if self.multi_label else "macro_f1"
+        self.thresholds = [0.5] * len(self.labels)
+        self.backbone_path = resolve(config.model.backbone)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.backbone_path)
+        self.normalization = NormalizationConfig.from_dict(config.model.normalization)
+        self.words = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
+        self.train_windows: list[list[TokenWindow]] = [
+            text_windows(i, self.words.encode_text(doc.full_text), self.words, config.model.stride,
+                         config.model.max_windows)
+            for i, doc in enumerate(train)
+        ]
+        self.train_targets = self.targets(train)
+        if self.multi_label:
+            positives = self.train_targets.sum(dim=0)
+            self.pos_weight = ((len(train) - positives) / positives.clamp(min=1)).clamp(max=10.0).sqrt()
+
+    def targets(self, docs: Sequence[TopicDocument]) -> torch.Tensor:
+        index = {label: i for i, label in enumerate(self.labels)}
+        if self.multi_label:
+            targets = torch.zeros((len(docs), len(self.labels)))
+            for row, doc in enumerate(docs):
+                targets[row, [index[label] for label in doc.labels]] = 1.0
+            return targets
+        return torch.tensor([index[doc.labels[0]] for doc in docs], dtype=torch.long)
+
+    def build_model(self) -> torch.nn.Module:
+        return AutoModelForSequenceClassification.from_pretrained(
+            self.backbone_path,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
+            problem_type="multi_label_classification" if self.multi_label else "single_label_classification",
+            **dropout_overrides(self.config.model.dropout),
+        )
+
+    def train_lengths(self) -> list[int]:
+        return [sum(len(w) for w in windows) for windows in self.train_windows]
+
+    def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        windows = [w for i in indices for w in self.train_windows[i]]
+        owners = [row for row, i in enumerate(indices) for _ in self.train_windows[i]]
+        batch = collate(windows, self.words.pad_id)
+        return {
+            "input_ids": batch.input_ids,
+            "attention_mask": batch.attention_mask,
+            "window_doc": torch.tensor(owners, dtype=torch.long),
+            "targets": self.train_targets[list(indices)],
+        }
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        pooled = pool_windows(logits.float(), batch["window_doc"], len(batch["targets"]), self.config.model.pooling)
+        if self.multi_label:
+            weight = self.pos_weight.to(pooled.device)
+            return torch.nn.functional.binary_cross_entropy_with_logits(pooled, batch["targets"], pos_weight=weight)
+        return torch.nn.functional.cross_entropy(pooled, batch["targets"])
+
+    def predict_probabilities(
+        self, model: torch.nn.Module, docs: Sequence[TopicDocument], accelerator: Accelerator
+    ) -> np.ndarray:
+        logits = predict_documents(
+            accelerator.unwrap_model(model), self.words, [d.full_text for d in docs],
+            stride=self.config.model.stride, pooling=self.config.model.pooling,
+            max_windows=self.config.model.max_windows, batch_size=self.config.training.eval_batch_size,
+            device=accelerator.device, autocast=accelerator.autocast,
+        )
+        probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+        return probabilities.numpy()
+
+    def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
+        probabilities = self.predict_probabilities(model, self.dev_docs, accelerator)
+        gold = self.targets(self.dev_docs).numpy()
+        if not self.multi_label:
+            return score_single_label(gold.tolist(), probabilities.argmax(axis=1).tolist(), self.labels)
+        # Thresholds are tuned on dev at every evaluation and travel with the checkpoint they were tuned for.
+        self.thresholds = tune_thresholds(probabilities, gold)
+        metrics = score_multi_label(gold, apply_thresholds(probabilities, self.thresholds), self.labels)
+        at_half = score_multi_label(gold, apply_thresholds(probabilities, [0.5] * len(self.labels)), self.labels)
+        metrics["micro_f1_at_0.5"] = at_half["micro_f1"]
+        return metrics
+
+    def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
+        data = self.config.data
+        files = [p for p in (data.train, data.dev) if p]
+        return CheckpointMetadata(
+            task="topics",
+            labels=self.labels,
+            backbone=self.config.model.backbone,
+            max_length=self.config.model.max_length,
+            stride=self.config.model.stride,
+            normalization=self.normalization.to_dict(),
+            library_version=__version__,
+            multi_label=self.multi_label,
+            pooling=self.config.model.pooling,
+            thresholds=dict(zip(self.labels, self.thresholds, strict=True)) if self.multi_label else {},
+            training_data={
+                "train": data.train,
+                "dev": data.dev or f"{data.dev_fraction:.0%} of train (seed {data.dev_seed})",
+                "sha256": file_fingerprint(files),
+                "train_documents": len(self.train_docs),
+                "dev_documents": len(self.dev_docs),
+            },
+            dev_metrics=dev_metrics,
+        )
+
+    def save_extras(self, folder: Path) -> None:
+        self.tokenizer.save_pretrained(folder)
