@@ -1,0 +1,77 @@
+"""File plumbing for the data layer: UTF-8 reading with BOM/CRLF handling, and atomic text writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from khabar.errors import DataFormatError
+
+__all__ = ["atomic_write_text", "read_lines", "read_text", "split_source"]
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def read_text(path: str | Path) -> str:
+    """The whole file decoded as UTF-8, a leading byte-order mark removed.
+
+    A missing file or one that is not UTF-8 is a DataFormatError naming the file (and the line of the first
+    undecodable byte).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFormatError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(path, None, "is a directory, expected a file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataFormatError(
+            path, line, f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})"
+        ) from None
+
+
+def read_lines(path: str | Path) -> list[tuple[int, str]]:
+    """`(line_number, line)` pairs, 1-based, with `\\n`, `\\r\\n` or `\\r` endings removed."""
+    text = read_text(path)
+    lines = _NEWLINE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text after the final newline is not a line
+    return list(enumerate(lines, start=1))
+
+
+def split_source(source: str | None) -> tuple[str | None, int | None]:
+    """Split a `"path:line"` source back into its path and line, for DataFormatError."""
+    if source is None:
+        return None, None
+    path, _, line = source.rpartition(":")
+    if path and line.isdigit():
+        return path, int(line)
+    return source, None
+
+
+def atomic_write_text(path: str | Path, chunks: Iterable[str]) -> None:
+    """Write `chunks` as UTF-8 with `\\n` line ends to a temporary file beside `path`, then rename it.
+
+    If producing or writing a chunk fails, the temporary file is removed and an existing `path` is left as it
+    was. The temporary file is created with the default permissions (umask applies), like `open(path, "w")`.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
