@@ -15,7 +15,7 @@ from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata, file_fingerprint
 from khabar.data import TaggedSentence, label_list, split_dev
 from khabar.data.examples import read_ner_examples
-from khabar.errors import DataFormatError
+from khabar.errors import CheckpointError, DataFormatError
 from khabar.evaluation import score_entities
 from khabar.features import TokenWindow, WordTokenizer, collate, continuation_label_ids, ner_windows
 from khabar.predict import predict_word_labels
@@ -112,8 +112,15 @@ class NerTask:
         )
         return tags_from_probabilities(probabilities, self.labels)
 
+    def split_examples(self, split: str) -> list[TaggedSentence]:
+        if split == "dev":
+            return self.dev_sentences
+        if split == "test" and self.config.data.test:
+            return read_ner_examples(self.config.data.test, format=self.config.data.format)
+        raise ValueError(f"no {split!r} split in this config")
+
     def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
-        sentences = self.dev_sentences
+        sentences = self.split_examples(split)
         predicted = self.predict_tags(model, [s.words for s in sentences], accelerator)
         gold = [list(s.tags) for s in sentences]
         default, strict = score_entities(gold, predicted), score_entities(gold, predicted, strict=True)
@@ -148,6 +155,10 @@ class NerTask:
             },
             dev_metrics=dev_metrics,
         )
+
+    def restore(self, metadata: CheckpointMetadata) -> None:
+        if metadata.labels != self.labels:
+            raise CheckpointError(f"checkpoint labels {metadata.labels} differ from this task's {self.labels}")
 
     def save_extras(self, folder: Path) -> None:
         self.tokenizer.save_pretrained(folder)

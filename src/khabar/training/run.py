@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 
-from khabar.checkpoint import write_folder_atomically
+from khabar.checkpoint import read_metadata, write_folder_atomically
 from khabar.errors import CheckpointError
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.config import ExperimentConfig, save_config
@@ -62,6 +62,18 @@ def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any]) ->
         write_model_card(staging, metadata)
 
     write_folder_atomically(folder, fill)
+
+
+def _evaluate_best_on_test(parts: LoopParts, best_dir: Path, output_dir: Path) -> None:
+    """Score the best checkpoint on the config's test split once, after training (never used for selection)."""
+    from safetensors.torch import load_file
+
+    model = parts.accelerator.unwrap_model(parts.model)
+    model.load_state_dict(load_file(best_dir / "model.safetensors"), strict=False)
+    parts.task.restore(read_metadata(best_dir))
+    metrics = parts.task.evaluate(model, parts.accelerator, "test")
+    if parts.accelerator.is_main_process:
+        (output_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
 
 
 def _tracker_config(config: ExperimentConfig) -> dict[str, Any]:
@@ -124,6 +136,8 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
             (output_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")
         accelerator.wait_for_everyone()
     accelerator.wait_for_everyone()
+    if config.data.test and best_dir.is_dir():
+        _evaluate_best_on_test(parts, best_dir, output_dir)
     accelerator.end_training()
     return TrainingResult(
         output_dir, best_dir, last_dir, state.best_score, state.global_step, state.epoch,

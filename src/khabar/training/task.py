@@ -38,6 +38,10 @@ class Task(Protocol):
 
     def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata: ...
 
+    def restore(self, metadata: CheckpointMetadata) -> None:
+        """Take back the state that travels with a checkpoint (labels, topic thresholds) before evaluating it."""
+        ...
+
     def save_extras(self, folder: Path) -> None:
         """Write tokenizer files (and anything else) beside the weights."""
         ...

@@ -15,6 +15,7 @@ from khabar import __version__
 from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata, file_fingerprint
 from khabar.data import TopicDocument, is_multi_label, read_topics, split_dev
+from khabar.errors import CheckpointError
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label, tune_thresholds
 from khabar.features import TokenWindow, WordTokenizer, collate, text_windows
 from khabar.predict import pool_windows, predict_documents
@@ -115,13 +116,24 @@ class TopicTask:
         probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return probabilities.numpy()
 
+    def split_examples(self, split: str) -> list[TopicDocument]:
+        if split == "dev":
+            return self.dev_docs
+        if split == "test" and self.config.data.test:
+            data = self.config.data
+            return read_topics(data.test, text_column=data.text_column, label_column=data.label_column,
+                               labels=self.labels)
+        raise ValueError(f"no {split!r} split in this config")
+
     def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
-        probabilities = self.predict_probabilities(model, self.dev_docs, accelerator)
-        gold = self.targets(self.dev_docs).numpy()
+        docs = self.split_examples(split)
+        probabilities = self.predict_probabilities(model, docs, accelerator)
+        gold = self.targets(docs).numpy()
         if not self.multi_label:
             return score_single_label(gold.tolist(), probabilities.argmax(axis=1).tolist(), self.labels)
-        # Thresholds are tuned on dev at every evaluation and travel with the checkpoint they were tuned for.
-        self.thresholds = tune_thresholds(probabilities, gold)
+        if split == "dev":
+            # Thresholds are tuned on dev at every evaluation and travel with the checkpoint they were tuned for.
+            self.thresholds = tune_thresholds(probabilities, gold)
         metrics = score_multi_label(gold, apply_thresholds(probabilities, self.thresholds), self.labels)
         at_half = score_multi_label(gold, apply_thresholds(probabilities, [0.5] * len(self.labels)), self.labels)
         metrics["micro_f1_at_0.5"] = at_half["micro_f1"]
@@ -150,6 +162,12 @@ class TopicTask:
             },
             dev_metrics=dev_metrics,
         )
+
+    def restore(self, metadata: CheckpointMetadata) -> None:
+        if metadata.labels != self.labels:
+            raise CheckpointError(f"checkpoint labels {metadata.labels} differ from this task's {self.labels}")
+        if self.multi_label:
+            self.thresholds = [metadata.thresholds.get(label, 0.5) for label in self.labels]
 
     def save_extras(self, folder: Path) -> None:
         self.tokenizer.save_pretrained(folder)
