@@ -84,7 +84,11 @@ def train_while_improving(parts: LoopParts, on_log: Callable[[dict[str, float], 
     )
     running_loss, running_count = 0.0, 0
     for epoch in range(state.epoch, config.epochs):
+        # accelerate's prepared loader re-seeds its sampler from its own pass counter: set both, or a resumed run
+        # would replay epoch 0's order.
         parts.sampler.set_epoch(epoch)
+        if hasattr(parts.dataloader, "set_epoch"):
+            parts.dataloader.set_epoch(epoch)
         parts.model.train()
         batches = len(parts.dataloader)
         for batch_index, batch in enumerate(parts.dataloader):

@@ -1,0 +1,90 @@
+"""Experiment configs: validation, env-var paths, dotted overrides, the shipped YAML files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from khabar.errors import ConfigError
+from khabar.training.config import load_config, save_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "experiment.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = "task: ner\ndata:\n  train: ${KHABAR_TEST_DATA}/train.txt\n"
+
+
+def test_env_vars_expand_and_defaults_fill_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/corpora")
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.data.train == "/corpora/train.txt"
+    assert config.training.learning_rate == pytest.approx(5e-5)
+
+
+def test_unset_env_var_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("KHABAR_TEST_DATA", raising=False)
+    with pytest.raises(ConfigError, match=r"KHABAR_TEST_DATA"):
+        load_config(write(tmp_path, MINIMAL))
+
+
+def test_unknown_key_is_an_error_that_lists_known_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    path = write(tmp_path, MINIMAL + "training:\n  learnig_rate: 1e-4\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) learnig_rate.*learning_rate"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.epochs=0", "training.epochs must be >= 1"),
+        ("training.batch_size=many", "expected an integer"),
+        ("model.pooling=median", "not one of"),
+        ("model.stride=500", "model.stride must be in"),
+        ("task=parsing", "not one of"),
+        ("training.freeze_word_embeddings=maybe", "expected true or false"),
+        ("model.normalization.unify_hamza=true", "unify_hamza"),
+        ("epochs", "section.key=value"),
+    ],
+)
+def test_bad_values_are_rejected(tmp_path, monkeypatch, override, message):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, MINIMAL), [override])
+
+
+def test_overrides_are_parsed_as_yaml_and_resolved_config_round_trips(tmp_path, monkeypatch):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    config = load_config(
+        write(tmp_path, MINIMAL),
+        ["training.learning_rate=1e-4", "model.label_all_subtokens=true", "data.labels=[O, B-PERS, I-PERS]"],
+        output_dir=str(tmp_path / "run"),
+    )
+    assert config.training.learning_rate == pytest.approx(1e-4)
+    assert config.model.label_all_subtokens is True
+    assert config.data.labels == ["O", "B-PERS", "I-PERS"]
+    save_config(config, tmp_path / "resolved.yaml")
+    again = load_config(tmp_path / "resolved.yaml")
+    assert again == config
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+EXPERIMENTS = sorted([*(REPO / "configs" / "ner").glob("*.yaml"), *(REPO / "configs" / "topics").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shipped_experiment_config_validates(path, monkeypatch):
+    monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
+    config = load_config(path)
+    assert config.task == path.parent.name
