@@ -27,6 +27,6 @@ def read_ner_examples(path: str | Path, *, format: str = "auto") -> list[TaggedS
     for document in read_span_jsonl(path):
         words, tags = document_to_words(document)
         examples.append(
-            TaggedSentence(tuple(w.text for w in words), tuple(tags), source=f"{path} (document {document.id})")
+            TaggedSentence(tuple(w.text for w in words), tuple(tags), source=document.source or str(path))
         )
     return examples
