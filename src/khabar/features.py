@@ -89,7 +89,10 @@ class WordTokenizer:
     def __call__(self, words: Sequence[str]) -> list[tuple[int, ...]]:
         missing = sorted({w for w in words if w not in self._cache})
         if missing:
-            encoded = self.tokenizer([self.normalize(w) for w in missing], add_special_tokens=False)["input_ids"]
+            # verbose=False: pieces are capped to the budget below, so a long word needs no length warning.
+            encoded = self.tokenizer(
+                [self.normalize(w) for w in missing], add_special_tokens=False, verbose=False
+            )["input_ids"]
             for word, ids in zip(missing, encoded, strict=True):
                 # Zero pieces (a character the vocabulary drops) become <unk> so the word still gets a prediction.
                 self._cache[word] = tuple(ids[: self.budget]) or (self.unk_id,)
@@ -99,7 +102,9 @@ class WordTokenizer:
         """Token ids of a whole normalised text, without special tokens (document classification)."""
         from khabar.text import normalize
 
-        return self.tokenizer(normalize(text, self.normalization).text, add_special_tokens=False)["input_ids"]
+        # verbose=False: a document longer than the model limit is windowed, not truncated, so no warning.
+        normalized = normalize(text, self.normalization).text
+        return self.tokenizer(normalized, add_special_tokens=False, verbose=False)["input_ids"]
 
     def wrap(self, ids: Sequence[int]) -> tuple[int, ...]:
         return (*self.prefix, *ids, *self.suffix)
@@ -136,12 +141,15 @@ def plan_windows(
     budget: int,
     stride: int,
     groups: Sequence[tuple[int, int]] | None = None,
+    *,
+    pack: bool = True,
 ) -> list[WindowPlan]:
     """Plan windows over words with token `lengths`.
 
-    Without `groups` the words are one sequence. With `groups` (sentences as word ranges) whole groups are
-    packed together while they fit, and a group longer than the budget gets overlapping windows of its own.
-    Every word is owned by exactly one window.
+    Without `groups` the words are one sequence. With `groups` (sentences as contiguous word ranges) whole
+    groups are packed together while they fit, or, with `pack=False`, each group is a window context of its
+    own (what a model trained on sentences saw); a group longer than the budget gets overlapping windows of
+    its own. Every word is owned by exactly one window.
     """
     if not lengths:
         return []
@@ -150,8 +158,10 @@ def plan_windows(
     plans: list[WindowPlan] = []
     pack_start, pack_tokens = None, 0
     for group_start, group_end in groups:
+        if group_start == group_end:
+            continue
         group_tokens = sum(lengths[group_start:group_end])
-        if pack_start is not None and pack_tokens + group_tokens > budget:
+        if pack_start is not None and (not pack or pack_tokens + group_tokens > budget):
             plans.append(WindowPlan(pack_start, group_start, pack_start, group_start))
             pack_start, pack_tokens = None, 0
         if group_tokens > budget:
@@ -180,15 +190,17 @@ def ner_windows(
     *,
     continuation: Sequence[int] | None = None,
     groups: Sequence[tuple[int, int]] | None = None,
+    pack: bool = True,
 ) -> list[TokenWindow]:
     """Turn one example's per-word token ids (and optional tag ids) into windows with aligned labels.
 
     Labels sit on each word's first sub-token; with `continuation` (see `continuation_label_ids`) the later
-    sub-tokens are labelled too, otherwise they are ignored by the loss.
+    sub-tokens are labelled too, otherwise they are ignored by the loss. `groups` and `pack`: see
+    `plan_windows`.
     """
     lengths = [len(ids) for ids in word_ids_per_word]
     windows = []
-    for plan in plan_windows(lengths, tokenizer.budget, stride, groups):
+    for plan in plan_windows(lengths, tokenizer.budget, stride, groups, pack=pack):
         ids: list[int] = []
         owners: list[int | None] = [None] * len(tokenizer.prefix)
         labels: list[int] = [IGNORE_INDEX] * len(tokenizer.prefix)
