@@ -33,11 +33,12 @@ def tune_thresholds(probabilities: np.ndarray, gold: np.ndarray) -> list[float]:
     return thresholds
 
 
-def _per_label(gold: np.ndarray, predicted: np.ndarray, labels: Sequence[str], **options: Any) -> dict[str, Any]:
+def _per_label(gold: np.ndarray, predicted: np.ndarray, names: Sequence[str], **options: Any) -> dict[str, Any]:
+    # `names` labels the rows; `options` may carry scikit-learn's own `labels` (class indices).
     precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, zero_division=0, **options)
     return {
-        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(names, precision, recall, f1, support, strict=True)
     }
 
 
