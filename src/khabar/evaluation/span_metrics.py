@@ -1,0 +1,114 @@
+"""Character-span entity scores: exact matches (label and offsets) and one-to-one overlap matches.
+
+Raw documents have no gold words to tag, so seqeval does not apply: entities are compared as character
+spans. An exact match needs the same label, start and end. An overlap match needs the same label and at
+least one shared character; each gold entity pairs with at most one predicted entity and vice versa (a
+maximum bipartite matching), so one long prediction covering two gold names earns one match, not two.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from khabar.data.spans import CharEntity
+from khabar.evaluation.ner_metrics import PRF, EntityScores
+
+__all__ = ["DocumentMatch", "exact_matches", "match_documents", "overlap_matches", "span_scores"]
+
+MODES = ("exact", "overlap")
+
+
+def exact_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity]) -> list[tuple[int, int]]:
+    """`(gold_index, predicted_index)` pairs with equal label, start and end; each index used once."""
+    free: dict[tuple[int, int, str], list[int]] = {}
+    for j, entity in enumerate(predicted):
+        free.setdefault((entity.start, entity.end, entity.label), []).append(j)
+    pairs = []
+    for i, entity in enumerate(gold):
+        candidates = free.get((entity.start, entity.end, entity.label))
+        if candidates:
+            pairs.append((i, candidates.pop(0)))
+    return pairs
+
+
+def overlap_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity]) -> list[tuple[int, int]]:
+    """A maximum one-to-one matching of same-label entities that share a character (Kuhn's augmenting paths).
+
+    >>> overlap_matches([CharEntity(0, 5, "PERS"), CharEntity(6, 9, "PERS")], [CharEntity(0, 9, "PERS")])
+    [(0, 0)]
+    """
+    candidates = [
+        [j for j, p in enumerate(predicted) if p.label == g.label and p.start < g.end and g.start < p.end]
+        for g in gold
+    ]
+    owner: dict[int, int] = {}  # predicted index -> gold index
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in candidates[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(len(gold)):
+        if candidates[i]:
+            augment(i, set())
+    return sorted((i, j) for j, i in owner.items())
+
+
+@dataclass(frozen=True)
+class DocumentMatch:
+    """One document's gold and predicted entities and both matchings between them."""
+
+    gold: tuple[CharEntity, ...]
+    predicted: tuple[CharEntity, ...]
+    exact: tuple[tuple[int, int], ...]
+    overlap: tuple[tuple[int, int], ...]
+
+    def f1(self, mode: str = "exact") -> float:
+        """This document's F1 in `mode`; 1.0 when it has neither gold nor predicted entities."""
+        total = len(self.gold) + len(self.predicted)
+        return 1.0 if total == 0 else 2 * len(getattr(self, mode)) / total
+
+
+def match_documents(
+    gold: Sequence[Sequence[CharEntity]], predicted: Sequence[Sequence[CharEntity]]
+) -> list[DocumentMatch]:
+    """Match each document's predicted entities against its gold ones, exactly and by overlap."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold documents but {len(predicted)} predicted ones")
+    return [
+        DocumentMatch(tuple(g), tuple(p), tuple(exact_matches(g, p)), tuple(overlap_matches(g, p)))
+        for g, p in zip(gold, predicted, strict=True)
+    ]
+
+
+def _prf(true_positives: int, predicted: int, gold: int) -> PRF:
+    precision = true_positives / predicted if predicted else 0.0
+    recall = true_positives / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return PRF(precision, recall, f1, gold)
+
+
+def span_scores(matches: Sequence[DocumentMatch], mode: str) -> EntityScores:
+    """Micro P/R/F1, macro F1 and per-label scores over all documents, in `exact` or `overlap` mode.
+
+    As in seqeval, the labels are those of the gold and the predicted entities together, and macro F1 is
+    the unweighted mean of their F1.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    gold, predicted, hits = Counter[str](), Counter[str](), Counter[str]()
+    for match in matches:
+        gold.update(entity.label for entity in match.gold)
+        predicted.update(entity.label for entity in match.predicted)
+        hits.update(match.gold[i].label for i, _ in getattr(match, mode))
+    per_type = {label: _prf(hits[label], predicted[label], gold[label]) for label in sorted(gold | predicted)}
+    micro = _prf(sum(hits.values()), sum(predicted.values()), sum(gold.values()))
+    macro = sum(score.f1 for score in per_type.values()) / len(per_type) if per_type else 0.0
+    return EntityScores(mode, micro, macro, per_type)
