@@ -1,8 +1,16 @@
-"""Model cards: Hugging Face README.md with model-index metadata, from a dataclass plus a template."""
+"""Model cards: Hugging Face README.md with model-index metadata, from a dataclass plus a template.
+
+A card is built from what the checkpoint records (`khabar.json`), the run's resolved `config.yaml` beside
+`best/` (hyperparameters) and evaluation reports written by `khabar evaluate` (measured results): every
+figure on a card comes from a report file, never typed in by hand.
+
+>>> card = build_model_card("runs/ner-anercorp-offline/best", ["anercorp-test.json"])  # doctest: +SKIP
+>>> write_card_text(render_model_card(card), "model_cards/ner-anercorp-offline.md")  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,13 +18,63 @@ from typing import Any
 import yaml
 
 from khabar.backbones import OFFLINE_E5_SMALL
-from khabar.checkpoint import CheckpointMetadata
+from khabar.checkpoint import CheckpointMetadata, read_metadata
+from khabar.data.io import atomic_write_text
+from khabar.errors import KhabarError
+from khabar.evaluation.report import EvaluationReport, read_report
 
-__all__ = ["CardResult", "ModelCard", "render_model_card", "write_model_card"]
+__all__ = [
+    "DATASETS",
+    "CardResult",
+    "DatasetInfo",
+    "ModelCard",
+    "build_model_card",
+    "dataset_of",
+    "render_model_card",
+    "report_results",
+    "write_card_text",
+    "write_model_card",
+]
 
 PIPELINE_TAGS = {"ner": "token-classification", "topics": "text-classification"}
 TASK_NAMES = {"ner": "Named entity recognition", "topics": "Topic classification"}
 OFFLINE_SOURCE = "intfloat/multilingual-e5-small"
+HYPERPARAMETER_SECTIONS = ("model", "training")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A corpus khabar knows by its folder name: how to cite it and under which licence it is published."""
+
+    name: str
+    licence: str
+    citation: str
+
+
+DATASETS = {
+    "anercorp": DatasetInfo("ANERcorp (CAMeL Lab train/test split)", "CC BY-SA 4.0",
+                            "Benajiba & Rosso 2007; split of Obeid et al. 2020 (CAMeL Tools)"),
+    "aqmar": DatasetInfo("AQMAR Arabic Wikipedia NER", "CC BY-SA 3.0",
+                         "Mohit et al. 2012; split of Liu et al. 2019"),
+    "wojood-sample": DatasetInfo("Wojood public sample (nested NER)", "MIT", "Jarrar et al. 2022"),
+    "asnd": DatasetInfo("ASND, Arabic Social Media News Dataset", "CC BY 4.0", "Chowdhury et al. 2020"),
+    "news-topics": DatasetInfo(
+        "news-topics (ANT corpus articles, 1-3 silver topic labels each)",
+        "source texts ANT v1.1 (Apache-2.0, citation requested) and ANT v2.1 (publisher: all rights reserved); "
+        "internal research use only",
+        "Chouigui et al., ANT corpus",
+    ),
+    "khabar-sample": DatasetInfo("khabar's bundled sample (fictional, written by the project)", "Apache-2.0",
+                                 "khabar"),
+}
+
+
+def dataset_of(path: str | Path) -> tuple[str, str]:
+    """`(dataset key, split)` from a data path: `.../anercorp/test.txt` -> `("anercorp", "test")`."""
+    path = Path(str(path))
+    if path.parent.name == "sample" and path.parent.parent.name == "data":
+        return "khabar-sample", path.stem
+    return path.parent.name or path.stem, path.stem
 
 
 @dataclass(frozen=True)
@@ -39,9 +97,15 @@ class ModelCard:
     results: list[CardResult] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    reports: list[EvaluationReport] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
 
     def base_model(self) -> str:
         return OFFLINE_SOURCE if self.metadata.backbone == OFFLINE_E5_SMALL else self.metadata.backbone
+
+    def training_dataset(self) -> str | None:
+        train = self.metadata.training_data.get("train")
+        return dataset_of(train)[0] if train else None
 
     def front_matter(self) -> dict[str, Any]:
         task = self.metadata.task
@@ -55,20 +119,121 @@ class ModelCard:
         if self.datasets:
             matter["datasets"] = list(self.datasets)
         if self.results:
-            matter["model-index"] = [
-                {
-                    "name": self.model_name,
-                    "results": [
-                        {
-                            "task": {"type": PIPELINE_TAGS[task], "name": TASK_NAMES[task]},
-                            "dataset": {"name": r.dataset, "type": r.dataset, "split": r.split},
-                            "metrics": [{"type": r.metric, "value": round(r.value, 4), "name": r.name or r.metric}],
-                        }
-                        for r in self.results
-                    ],
-                }
-            ]
+            matter["model-index"] = [{"name": self.model_name, "results": self._index_results()}]
         return matter
+
+    def _index_results(self) -> list[dict[str, Any]]:
+        """One model-index entry per dataset split, holding all its metrics (the Hub's usual layout)."""
+        grouped: dict[tuple[str, str], list[CardResult]] = {}
+        for result in self.results:
+            grouped.setdefault((result.dataset, result.split), []).append(result)
+        task = self.metadata.task
+        return [
+            {
+                "task": {"type": PIPELINE_TAGS[task], "name": TASK_NAMES[task]},
+                "dataset": {"name": DATASETS[name].name if name in DATASETS else name, "type": name, "split": split},
+                "metrics": [{"type": r.metric, "value": round(r.value, 4), "name": r.name or r.metric}
+                            for r in results],
+            }
+            for (name, split), results in grouped.items()
+        ]
+
+
+# --- results from reports ---------------------------------------------------------------------------------------
+
+_HEADLINES: dict[str, list[tuple[str, str, str, str]]] = {
+    # format/mode -> (mode, path in the mode's results, metric type, display name)
+    "conll": [
+        ("default", "micro.f1", "f1", "F1 (seqeval default)"),
+        ("strict", "micro.f1", "f1", "F1 (seqeval strict IOB2)"),
+        ("default", "micro.precision", "precision", "precision (default)"),
+        ("default", "micro.recall", "recall", "recall (default)"),
+        ("default", "macro_f1", "f1", "macro F1 (default)"),
+    ],
+    "spans": [
+        ("exact", "micro.f1", "f1", "F1 (exact spans)"),
+        ("overlap", "micro.f1", "f1", "F1 (overlapping spans)"),
+    ],
+    "thresholds": [
+        ("thresholds", "micro_f1", "f1", "micro F1"),
+        ("thresholds", "macro_f1", "f1", "macro F1"),
+        ("thresholds", "subset_accuracy", "accuracy", "subset accuracy"),
+    ],
+    "argmax": [
+        ("argmax", "accuracy", "accuracy", "accuracy"),
+        ("argmax", "macro_f1", "f1", "macro F1"),
+    ],
+}
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> float:
+    for key in dotted.split("."):
+        values = values[key]
+    return float(values)  # type: ignore[arg-type]
+
+
+def report_results(report: EvaluationReport) -> list[CardResult]:
+    """The headline figures of a report, as model-index results."""
+    dataset, split = dataset_of(report.data["path"])
+    key = report.format if report.task == "ner" else report.modes[0]
+    return [
+        CardResult(dataset, split, metric, _lookup(report.results[mode], path), name)
+        for mode, path, metric, name in _HEADLINES[key]
+    ]
+
+
+def _check_report_matches(report: EvaluationReport, metadata: CheckpointMetadata, source: str) -> None:
+    """A report scored some model; refuse to put another model's figures on this card."""
+    model = report.model
+    theirs = model.get("training_data", {}).get("sha256")
+    ours = metadata.training_data.get("sha256")
+    if model.get("labels") != metadata.labels or (theirs and ours and theirs != ours):
+        raise KhabarError(
+            f"{source} scores a different model ({model.get('path')}: labels or training-data fingerprint differ "
+            "from this checkpoint's); evaluate this checkpoint with `khabar evaluate` first"
+        )
+
+
+def _hyperparameters(folder: Path) -> dict[str, Any]:
+    """The model and training settings of the run's resolved config.yaml beside best/ (empty if absent)."""
+    path = folder.parent / "config.yaml"
+    if not path.is_file():
+        return {}
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        f"{section}.{key}": value
+        for section in HYPERPARAMETER_SECTIONS
+        for key, value in (config.get(section) or {}).items()
+        if value is not None and value != {}
+    }
+
+
+def build_model_card(
+    folder: str | Path, reports: Iterable[str | Path | EvaluationReport] = (), *, model_name: str | None = None
+) -> ModelCard:
+    """A card for a checkpoint folder (or a run folder's best/) with the results of the given reports."""
+    from khabar.evaluation.runner import checkpoint_folder
+
+    folder = checkpoint_folder(folder)
+    metadata = read_metadata(folder)
+    loaded = []
+    for item in reports:
+        report = item if isinstance(item, EvaluationReport) else read_report(item)
+        _check_report_matches(report, metadata, str(item) if not isinstance(item, EvaluationReport) else "a report")
+        loaded.append(report)
+    card = ModelCard(
+        metadata=metadata,
+        model_name=model_name or (folder.parent.name if folder.name in ("best", "last") else folder.name),
+        results=[result for report in loaded for result in report_results(report)],
+        reports=loaded,
+        hyperparameters=_hyperparameters(folder),
+    )
+    names = [card.training_dataset(), *(dataset_of(r.data["path"])[0] for r in loaded)]
+    card.datasets = list(dict.fromkeys(name for name in names if name))
+    return card
+
+
+# --- rendering --------------------------------------------------------------------------------------------------
 
 
 def _results_table(results: Sequence[CardResult]) -> str:
@@ -79,19 +244,121 @@ def _results_table(results: Sequence[CardResult]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def render_model_card(card: ModelCard) -> str:
+def _type_table(report: EvaluationReport) -> list[str]:
+    """Per type (or label): P/R/F1 of each mode side by side, with support."""
+    first = report.results[report.modes[0]]
+    rows_key = "per_type" if "per_type" in first else "per_label"
+    header = ["type" if rows_key == "per_type" else "label"]
+    for mode in report.modes:
+        suffix = f" ({mode})" if len(report.modes) > 1 else ""
+        header += [f"precision{suffix}", f"recall{suffix}", f"F1{suffix}"]
+    header.append("support")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, row in first[rows_key].items():
+        cells = [name]
+        for mode in report.modes:
+            other = report.results[mode][rows_key].get(name, {"precision": 0.0, "recall": 0.0, "f1": 0.0})
+            cells += [f"{other['precision']:.4f}", f"{other['recall']:.4f}", f"{other['f1']:.4f}"]
+        cells.append(str(row["support"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _provenance(report: EvaluationReport) -> str:
+    counts = ", ".join(f"{value} {key}" for key, value in report.data.get("counts", {}).items())
+    return (
+        f"`{report.data['path']}` ({counts}; sha256 `{str(report.data.get('sha256', ''))[:16]}…`), "
+        f"scored {report.created} with khabar {report.library_version}, modes: {', '.join(report.modes)}."
+    )
+
+
+def _label_notes(report: EvaluationReport) -> list[str]:
+    labels = report.labels
+    notes = []
+    if labels.get("label_map"):
+        notes.append("Label map applied to the data: " + ", ".join(f"{k} → {v}" for k, v in labels["label_map"].items())
+                     + ".")
+    unmapped = labels.get("unmapped", {})
+    counts = unmapped.get("counts", {})
+    for label in unmapped.get("data_only", []):
+        gold = counts.get(label, {}).get("gold", 0)
+        notes.append(f"Data label `{label}` is not among the model's labels: its {gold} gold items count as misses.")
+    for label in unmapped.get("model_only", []):
+        predicted = counts.get(label, {}).get("predicted", 0)
+        notes.append(f"Model label `{label}` does not occur in the data: its {predicted} predictions count as "
+                     "false positives.")
+    return notes
+
+
+def _report_section(report: EvaluationReport, training_dataset: str | None) -> list[str]:
+    dataset, split = dataset_of(report.data["path"])
+    title = f"### {DATASETS[dataset].name if dataset in DATASETS else dataset}, {split} split ({report.format})"
+    lines = [title, "", _provenance(report), ""]
+    if training_dataset and dataset != training_dataset:
+        lines += [f"Out of domain: the model was trained on {training_dataset}, not {dataset}.", ""]
+    lines += _type_table(report)
+    notes = _label_notes(report)
+    if notes:
+        lines += ["", *(f"- {note}" for note in notes)]
+    return [*lines, ""]
+
+
+def _intended_use(meta: CheckpointMetadata) -> str:
+    head = "TokenClassification" if meta.task == "ner" else "SequenceClassification"
+    what = (
+        f"Tagging {', '.join(sorted({label[2:] for label in meta.labels if label != 'O'}))} entities in Modern "
+        "Standard Arabic news"
+        if meta.task == "ner"
+        else f"{'Multi-label' if meta.multi_label else 'Single-label'} topic classification of Arabic news"
+    )
+    return (
+        f"{what}. Load it with `khabar.Analyzer.load(...)` to analyse whole articles (every sentence windowed, "
+        f"exact character offsets into your text), or with plain `transformers` (`AutoModelFor{head}`; "
+        "apply the normalisation below first). Not intended for dialectal or social-media text unless it was "
+        "trained on it, nor for decisions about individuals."
+    )
+
+
+def _training_data(card: ModelCard) -> list[str]:
+    key = card.training_dataset()
+    lines = []
+    if key in DATASETS:
+        info = DATASETS[key]
+        lines.append(f"- dataset: {info.name} ({info.citation}); licence: {info.licence}")
+    lines += [f"- {name}: {value}" for name, value in card.metadata.training_data.items()]
+    return lines or ["- not recorded"]
+
+
+def _limitations(card: ModelCard) -> list[str]:
     meta = card.metadata
-    labels = ", ".join(meta.labels)
-    limitations = [
-        "Trained on news text; quality drops on social media, dialects and other domains.",
-    ]
+    items = ["Trained on news text; quality drops on social media, dialects and other domains."]
     if meta.backbone == OFFLINE_E5_SMALL:
-        limitations.append(
+        items.append(
             "The offline backbone is multilingual-e5-small rebuilt from 4-bit weights (hidden size 384): "
             "expect lower accuracy than CAMeLBERT-base."
         )
-    limitations.extend(card.notes)
-    training = meta.training_data
+    key = card.training_dataset()
+    if key == "news-topics":
+        items.append("Topic labels are silver (model-assisted annotation following GUIDELINES.md; a double-annotated "
+                     "sample agreed on the exact label set 93% of the time): scores measure agreement with them.")
+        items.append("Part of the training texts (ANT v2.1) are all rights reserved: internal research use only.")
+    if key == "asnd":
+        items.append("Trained on social-media news posts of about 20 words: long articles are out of domain.")
+    if meta.task == "topics" and meta.multi_label:
+        items.append("Per-label decision thresholds were tuned on the dev split and are stored in khabar.json.")
+    items.extend(card.notes)
+    return items
+
+
+def _hyperparameter_lines(card: ModelCard) -> list[str]:
+    if not card.hyperparameters:
+        return [f"- max length {card.metadata.max_length} tokens, window overlap {card.metadata.stride} tokens"]
+    return ["| setting | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in card.hyperparameters.items())]
+
+
+def render_model_card(card: ModelCard) -> str:
+    """README.md text: YAML front matter for the Hub, then the human-readable card."""
+    meta = card.metadata
     lines = [
         "---",
         yaml.safe_dump(card.front_matter(), sort_keys=False, allow_unicode=True).rstrip(),
@@ -99,45 +366,47 @@ def render_model_card(card: ModelCard) -> str:
         "",
         f"# {card.model_name}",
         "",
-        f"{TASK_NAMES[meta.task]} for Arabic news, fine-tuned with khabar "
-        f"{meta.library_version} from `{meta.backbone}`.",
+        f"{TASK_NAMES[meta.task]} for Arabic news, fine-tuned with khabar {meta.library_version} from "
+        f"`{meta.backbone}`" + (f" (`{card.base_model()}`)." if card.base_model() != meta.backbone else "."),
         "",
         "## Intended use",
         "",
-        "Load it with `khabar.Analyzer.load(...)` to analyse whole Arabic news articles (windows, exact character "
-        "offsets), or with plain `transformers` (`AutoModelFor"
-        + ("TokenClassification" if meta.task == "ner" else "SequenceClassification")
-        + "`).",
+        _intended_use(meta),
         "",
         "## Labels",
         "",
-        labels,
+        ", ".join(meta.labels),
         "",
-        "## Training data",
+        "## Training data and licence",
         "",
-        "\n".join(f"- {key}: {value}" for key, value in training.items()) or "- not recorded",
+        *_training_data(card),
         "",
-        "## Settings",
+        "## Settings and hyperparameters",
         "",
-        f"- max length {meta.max_length} tokens, window overlap {meta.stride} tokens",
         f"- normalisation: {', '.join(k for k, v in meta.normalization.items() if v) or 'none'}",
+        "",
+        *_hyperparameter_lines(card),
         "",
         "## Results",
         "",
         _results_table(card.results),
-        "## Limitations",
-        "",
-        "\n".join(f"- {item}" for item in limitations),
-        "",
     ]
+    for report in card.reports:
+        lines += _report_section(report, card.training_dataset())
+    lines += ["## Limitations", "", *(f"- {item}" for item in _limitations(card)), ""]
     return "\n".join(lines)
 
 
+def write_card_text(text: str, path: str | Path) -> Path:
+    """Write card text atomically (an interrupted write never leaves half a README)."""
+    path = Path(path)
+    atomic_write_text(path, [text])
+    return path
+
+
 def write_model_card(folder: str | Path, metadata: CheckpointMetadata, **fields: Any) -> Path:
-    """Write README.md into a checkpoint folder."""
+    """Write README.md into a checkpoint folder (at save time: no measured results yet)."""
     folder = Path(folder)
     card = ModelCard(metadata=metadata, model_name=fields.pop("model_name", folder.parent.name or "khabar-model"),
                      **fields)
-    path = folder / "README.md"
-    path.write_text(render_model_card(card), encoding="utf-8")
-    return path
+    return write_card_text(render_model_card(card), folder / "README.md")

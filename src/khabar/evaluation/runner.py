@@ -303,6 +303,8 @@ def evaluate_ner_spans(
     label_map: Mapping[str, str] | None = None,
     batch_size: int = 32,
     worst: int = 10,
+    device: str | torch.device | None = None,
+    progress: bool = False,
 ) -> EvaluationReport:
     """Score an NER checkpoint on raw documents with the full Analyzer (normalisation, sentences, offsets)."""
     from khabar.inference import Analyzer
@@ -312,12 +314,13 @@ def evaluate_ner_spans(
     metadata = read_metadata(folder, task="ner")
     reconcile_labels({e.label for d in documents for e in d.entities}, entity_types_or_bare(metadata.labels),
                      label_map)
-    analyzer = Analyzer.load(ner=folder)
-    analysed = list(analyzer.analyze_many([d.text for d in documents], batch_size=batch_size))
+    device = _device(device)
+    analyzer = Analyzer.load(ner=folder, device=device, batch_size=batch_size)
+    analysed = list(analyzer.analyze_many([d.text for d in documents], progress=progress))
     predicted = [[CharEntity(e.start, e.end, e.label) for e in doc.entities] for doc in analysed]
     scores = [[e.score for e in doc.entities] for doc in analysed]
-    settings = {"batch_size": batch_size, "max_length": metadata.max_length, "stride": metadata.stride,
-                "normalization": metadata.normalization, "worst": worst}
+    settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
+                "stride": metadata.stride, "normalization": metadata.normalization, "worst": worst}
     return ner_spans_report(
         documents, predicted, metadata.labels, scores=scores, label_map=label_map, worst=worst,
         model=_model_info(folder, metadata), data=_data_info(data), settings=settings,
@@ -493,7 +496,8 @@ def evaluate(
     if threshold is not None:
         raise ConfigError("--threshold applies to topic models; NER takes the most probable tag of each word")
     if format == "spans":
-        return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst)
+        return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst,
+                                  device=device, progress=progress)
     return evaluate_ner_conll(model, data, label_map=label_map, batch_size=batch_size, device=device,
                               progress=progress)
 

@@ -1,0 +1,53 @@
+"""`khabar evaluate --model DIR --data PATH`: score a checkpoint on a held-out file; a thin front over
+`khabar.evaluation.evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from khabar.evaluation import evaluate, format_report, parse_label_map, write_errors, write_report
+from khabar.evaluation.runner import FORMATS
+
+__all__ = ["register", "run_evaluate"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `evaluate` command."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a checkpoint on a held-out CoNLL, span-JSONL or topics file",
+        description="Score a checkpoint on held-out data: seqeval default and strict IOB2 modes for CoNLL, exact "
+        "and overlap span matches for span JSONL (full Analyzer), the checkpoint's thresholds for topics. "
+        "Prints a table; --output writes the full JSON report.",
+    )
+    parser.add_argument("--model", required=True, help="checkpoint folder (or a run folder with best/)")
+    parser.add_argument("--data", required=True, help="CoNLL (.txt/.conll), span JSONL, or topics JSONL/CSV file")
+    parser.add_argument("--format", choices=FORMATS, default="auto",
+                        help="data format (default: topics for a topic model, else spans for .jsonl, else conll)")
+    parser.add_argument("--output", metavar="REPORT.json", help="write the full report as JSON (atomically)")
+    parser.add_argument("--label-map", action="append", metavar="DATA=MODEL",
+                        help="rename a data label to the model's, e.g. MIS=MISC; repeat or comma-separate")
+    parser.add_argument("--errors", metavar="FILE", help="write misclassified sentences/documents as JSONL")
+    parser.add_argument("--threshold", type=float, help="multi-label topics: one threshold for every label")
+    parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    parser.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, then write the report and errors files; nothing is written on failure."""
+    report = evaluate(
+        args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
+        threshold=args.threshold, batch_size=args.batch_size, device=args.device, worst=args.worst,
+        progress=args.progress,
+    )
+    print(format_report(report))
+    if args.output:
+        print(f"report written to {write_report(report, args.output)}", file=sys.stderr)
+    if args.errors:
+        path = write_errors(report.errors, args.errors)
+        print(f"{len(report.errors)} misclassified items written to {path}", file=sys.stderr)
+    return 0
