@@ -34,6 +34,8 @@ from khabar.evaluation.ner_metrics import score_entities
 from khabar.evaluation.report import EvaluationReport
 from khabar.evaluation.span_metrics import DocumentMatch, match_documents, span_scores
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label
+from khabar.inference import Analyzer, load_checkpoint
+from khabar.predict import predict_documents, predict_word_labels
 
 __all__ = [
     "FORMATS",
@@ -192,9 +194,7 @@ def evaluate_ner_conll(
     ...                             label_map={"MIS": "MISC", "PER": "PERS"})  # doctest: +SKIP
     >>> report.results["default"]["micro"]["f1"]  # doctest: +SKIP
     """
-    from khabar.inference import load_checkpoint
-    from khabar.predict import predict_word_labels
-    from khabar.training.ner import tags_from_probabilities  # lazy: training imports this package
+    from khabar.training.ner import tags_from_probabilities  # imported here: training imports this package
 
     sentences = read_conll(data)
     folder = checkpoint_folder(model)
@@ -307,8 +307,6 @@ def evaluate_ner_spans(
     progress: bool = False,
 ) -> EvaluationReport:
     """Score an NER checkpoint on raw documents with the full Analyzer (normalisation, sentences, offsets)."""
-    from khabar.inference import Analyzer
-
     documents = read_span_jsonl(data)
     folder = checkpoint_folder(model)
     metadata = read_metadata(folder, task="ner")
@@ -433,9 +431,6 @@ def evaluate_topics(
     progress: bool = False,
 ) -> EvaluationReport:
     """Score a topic checkpoint on a JSONL or CSV file: whole documents, the checkpoint's thresholds."""
-    from khabar.inference import load_checkpoint
-    from khabar.predict import predict_documents
-
     documents = read_topics(data)
     folder = checkpoint_folder(model)
     metadata = read_metadata(folder, task="topics")
