@@ -140,12 +140,17 @@ class Analyzer:
         The iterable is read CHUNK_SIZE documents at a time, so a generator over a large corpus is fine.
         `batch_size` (windows per forward pass) defaults to the one given to `load`.
         """
+        # Checked here, not in the generator below, so that a bad call fails where it is made.
         if isinstance(texts, str):
             raise TypeError("analyze_many() takes an iterable of str, got one str; use analyzer(text) for one")
         batch_size = self.batch_size if batch_size is None else batch_size
         _check_batch_size(batch_size)
         total = len(texts) if isinstance(texts, Sized) else None
-        iterator = iter(texts)
+        return self._generate(iter(texts), batch_size, total, progress)
+
+    def _generate(
+        self, iterator: Iterator[str], batch_size: int, total: int | None, progress: bool
+    ) -> Iterator[Document]:
         with tqdm(total=total, desc="analysing", unit="doc", disable=not progress) as bar:
             for offset in itertools.count(0, CHUNK_SIZE):
                 chunk = list(itertools.islice(iterator, CHUNK_SIZE))
