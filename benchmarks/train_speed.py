@@ -1,0 +1,134 @@
+"""Training throughput: khabar's loop against a plain `transformers.Trainer`, same backbone, data and limits.
+
+Both runs use the same sentences (ANERcorp train by default), batch size, sequence limit, learning rate, frozen
+word embeddings and thread count, in one process. Throughput is measured between the end of the first
+`--warmup` optimiser steps and the last step, so model loading, evaluation and checkpointing are excluded.
+Prints one JSON object.
+
+    python benchmarks/train_speed.py --steps 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoModelForTokenClassification,
+    DataCollatorForTokenClassification,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+
+from khabar.features import IGNORE_INDEX
+from khabar.training import load_config, train
+from khabar.training import run as run_module
+from khabar.training.optim import freeze_word_embeddings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class StepClock(TrainerCallback):
+    """Timestamps of optimiser steps in the Trainer."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter())
+
+
+def throughput(times: list[float], warmup: int, batch_size: int) -> float:
+    measured = times[warmup:]
+    return (len(measured) - 1) * batch_size / (measured[-1] - measured[0])
+
+
+def khabar_run(config_path: str, overrides: list[str], warmup: int) -> tuple[float, object]:
+    times: list[float] = []
+    original = run_module.train_while_improving
+
+    def clocked(parts, on_log):
+        for info in original(parts, on_log):
+            times.append(time.perf_counter())
+            yield info
+
+    run_module.train_while_improving = clocked
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            config = load_config(config_path, overrides, output_dir=folder)
+            task_holder = {}
+            original_build = run_module.build_task
+
+            def keep(config):
+                task_holder["task"] = original_build(config)
+                return task_holder["task"]
+
+            run_module.build_task = keep
+            try:
+                train(config)
+            finally:
+                run_module.build_task = original_build
+    finally:
+        run_module.train_while_improving = original
+    return throughput(times, warmup, config.training.batch_size), task_holder["task"]
+
+
+def trainer_run(task, steps: int, warmup: int, batch_size: int, learning_rate: float, seed: int) -> float:
+    """The plain baseline: the same windows, random batches, padding by DataCollatorForTokenClassification."""
+    features = [
+        {"input_ids": list(w.input_ids), "attention_mask": [1] * len(w), "labels": list(w.labels)}
+        for w in task.train_windows
+    ]
+    model = AutoModelForTokenClassification.from_pretrained(
+        task.backbone_path, num_labels=len(task.labels),
+        id2label=dict(enumerate(task.labels)), label2id={label: i for i, label in enumerate(task.labels)},
+    )
+    freeze_word_embeddings(model)
+    clock = StepClock()
+    with tempfile.TemporaryDirectory() as folder:
+        args = TrainingArguments(
+            output_dir=folder, per_device_train_batch_size=batch_size, max_steps=steps,
+            learning_rate=learning_rate, report_to="none", save_strategy="no", logging_strategy="no",
+            use_cpu=True, dataloader_num_workers=0, seed=seed, disable_tqdm=True,
+        )
+        collator = DataCollatorForTokenClassification(task.tokenizer, label_pad_token_id=IGNORE_INDEX)
+        Trainer(model=model, args=args, train_dataset=features, data_collator=collator, callbacks=[clock]).train()
+    return throughput(clock.times, warmup, batch_size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO / "configs/ner/anercorp-offline.yaml"))
+    parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--warmup", type=int, default=10)
+    args = parser.parse_args()
+    overrides = [f"training.max_steps={args.steps}", "data.max_eval_examples=8", "training.log_every_steps=1000"]
+    khabar_rate, task = khabar_run(args.config, overrides, args.warmup)
+    config = task.config.training
+    trainer_rate = trainer_run(task, args.steps, args.warmup, config.batch_size, config.learning_rate, config.seed)
+    lengths = [len(w) for w in task.train_windows]
+    print(json.dumps({
+        "benchmark": "train_speed",
+        "config": args.config,
+        "steps": args.steps,
+        "batch_size": config.batch_size,
+        "max_length": task.config.model.max_length,
+        "train_windows": len(lengths),
+        "mean_window_tokens": round(sum(lengths) / len(lengths), 1),
+        "khabar_sentences_per_s": round(khabar_rate, 2),
+        "trainer_sentences_per_s": round(trainer_rate, 2),
+        "ratio": round(khabar_rate / trainer_rate, 2),
+        "torch_threads": torch.get_num_threads(),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
