@@ -71,7 +71,7 @@ def run(data: str, runs_dir: Path) -> Path:
     article = sample_path(SAMPLE_ARTICLE).read_text(encoding="utf-8")
     analyzer = Analyzer.load(ner=checkpoints["ner"], topics=checkpoints["topics"])
     document = analyzer(article)
-    print(format_table(document, name=SAMPLE_ARTICLE))
+    print(format_table(SAMPLE_ARTICLE, document, entities=True, topics=True))
     output = runs_dir / f"quickstart-{data}-article.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output, [json.dumps({"id": SAMPLE_ARTICLE, **document.to_dict()}, ensure_ascii=False, indent=2)])
