@@ -40,6 +40,7 @@ class CheckpointMetadata:
     library_version: str
     tag_scheme: str | None = None
     label_all_subtokens: bool = False
+    context: str = "sentence"
     multi_label: bool = False
     pooling: str = "mean"
     thresholds: dict[str, float] = field(default_factory=dict)

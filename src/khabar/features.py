@@ -24,6 +24,7 @@ __all__ = [
     "collate",
     "continuation_label_ids",
     "ner_windows",
+    "packed_sentence_windows",
     "plan_windows",
     "text_windows",
 ]
@@ -224,6 +225,36 @@ def ner_windows(
             )
         )
     return windows
+
+
+def packed_sentence_windows(
+    pieces_per_sentence: Sequence[Sequence[Sequence[int]]],
+    tokenizer: WordTokenizer,
+    stride: int,
+    tags_per_sentence: Sequence[Sequence[int]] | None = None,
+    *,
+    continuation: Sequence[int] | None = None,
+) -> tuple[list[TokenWindow], list[int]]:
+    """Windows over consecutive sentences packed whole up to the budget (cross-sentence context).
+
+    The sentences form one stream (example 0) whose words are numbered consecutively; returns the windows and
+    each sentence's first word index in the stream, so predictions can be split back per sentence.
+    """
+    pieces: list[Sequence[int]] = []
+    tags: list[int] = []
+    groups: list[tuple[int, int]] = []
+    starts: list[int] = []
+    for index, sentence in enumerate(pieces_per_sentence):
+        starts.append(len(pieces))
+        groups.append((len(pieces), len(pieces) + len(sentence)))
+        pieces.extend(sentence)
+        if tags_per_sentence is not None:
+            tags.extend(tags_per_sentence[index])
+    windows = ner_windows(
+        0, pieces, tokenizer, stride, tags if tags_per_sentence is not None else None,
+        continuation=continuation, groups=groups, pack=True,
+    )
+    return windows, starts
 
 
 def text_windows(

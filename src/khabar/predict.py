@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, text_windows
+from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, packed_sentence_windows, text_windows
 
 __all__ = [
     "iterate_batches_by_length",
@@ -88,18 +88,33 @@ def predict_word_labels(
     device: torch.device | str | None = None,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: bool = False,
+    pack: bool = False,
 ) -> list[torch.Tensor]:
-    """Label probabilities for every word of every sentence, windowing long ones: [words, labels] each."""
-    windows: list[TokenWindow] = []
-    for index, words in enumerate(sentences):
-        windows.extend(ner_windows(index, tokenizer(words), tokenizer, stride))
+    """Label probabilities for every word of every sentence, windowing long ones: [words, labels] each.
+
+    `pack=True` reads consecutive sentences together in windows up to the model's length (for checkpoints
+    trained with `model.context: packed`); otherwise each sentence is its own context.
+    """
+    counts = [len(words) for words in sentences]
+    if pack:
+        windows, starts = packed_sentence_windows([tokenizer(words) for words in sentences], tokenizer, stride)
+        counts_for_windows = [sum(counts)]
+    else:
+        windows = [
+            window for index, words in enumerate(sentences)
+            for window in ner_windows(index, tokenizer(words), tokenizer, stride)
+        ]
+        counts_for_windows = counts
     if not windows:
         return [torch.zeros((0, model.config.num_labels)) for _ in sentences]
     logits = predict_windows(
         model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
         autocast=autocast, progress=progress,
     )
-    return word_probabilities(windows, logits, [len(words) for words in sentences])
+    tables = word_probabilities(windows, logits, counts_for_windows)
+    if not pack:
+        return tables
+    return [tables[0][start : start + count] for start, count in zip(starts, counts, strict=True)]
 
 
 def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs: int, mode: str) -> torch.Tensor:

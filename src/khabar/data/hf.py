@@ -99,10 +99,14 @@ def topic_dataset(documents: Sequence[TopicDocument], labels: Sequence[str], *, 
     return datasets.Dataset.from_dict(columns, features=features)
 
 
-def split_dev(items: Sequence[T], *, fraction: float = 0.1, seed: int = 42) -> tuple[list[T], list[T]]:
+def split_dev(
+    items: Sequence[T], *, fraction: float = 0.1, seed: int = 42, method: str = "random"
+) -> tuple[list[T], list[T]]:
     """Hold out a seeded random `fraction` of `items` as dev: `(train, dev)`, each in the original order.
 
     The dev size is `round(len(items) * fraction)`, at least 1 and leaving at least 1 for training.
+    `method="tail"` holds out the last items instead: for corpora in document order (ANERcorp) that keeps
+    whole articles out of training, so dev is as unseen as test and neighbouring sentences stay together.
 
     >>> split_dev(list(range(10)), fraction=0.2, seed=1) == split_dev(list(range(10)), fraction=0.2, seed=1)
     True
@@ -112,6 +116,10 @@ def split_dev(items: Sequence[T], *, fraction: float = 0.1, seed: int = 42) -> t
     if len(items) < 2:
         raise ValueError(f"need at least 2 items to split off a dev set, got {len(items)}")
     size = min(max(1, round(len(items) * fraction)), len(items) - 1)
+    if method == "tail":
+        return list(items[:-size]), list(items[-size:])
+    if method != "random":
+        raise ValueError(f"method must be 'random' or 'tail', got {method!r}")
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     dev_positions = set(order[:size])

@@ -39,6 +39,8 @@ class DataConfig:
     format: Literal["auto", "conll", "spans", "topics"] = "auto"
     dev_fraction: float = 0.1
     dev_seed: int = 13
+    # random: a seeded sample of train; tail: the last part of train (whole unseen articles, in order).
+    dev_selection: Literal["random", "tail"] = "random"
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
     labels: list[str] | None = None
@@ -63,6 +65,8 @@ class ModelConfig:
     max_length: int = 256
     stride: int = 32
     label_all_subtokens: bool = False
+    # NER window context: each sentence alone, or consecutive sentences packed up to max_length (more context).
+    context: Literal["sentence", "packed"] = "sentence"
     normalization: dict[str, bool] = field(default_factory=dict)
     dropout: float | None = None
     pooling: Literal["mean", "max"] = "mean"

@@ -17,7 +17,14 @@ from khabar.data import TaggedSentence, label_list, split_dev
 from khabar.data.examples import read_ner_examples
 from khabar.errors import CheckpointError, DataFormatError
 from khabar.evaluation import score_entities
-from khabar.features import TokenWindow, WordTokenizer, collate, continuation_label_ids, ner_windows
+from khabar.features import (
+    TokenWindow,
+    WordTokenizer,
+    collate,
+    continuation_label_ids,
+    ner_windows,
+    packed_sentence_windows,
+)
 from khabar.predict import predict_word_labels
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
@@ -59,7 +66,7 @@ class NerTask:
         if data.dev:
             dev = read_ner_examples(data.dev, format=data.format)
         else:
-            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed)
+            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed, method=data.dev_selection)
         if data.max_train_examples:
             train = train[: data.max_train_examples]
         if data.max_eval_examples:
@@ -75,13 +82,19 @@ class NerTask:
         self.words = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
         label_ids = {label: i for i, label in enumerate(self.labels)}
         continuation = continuation_label_ids(self.labels) if config.model.label_all_subtokens else None
+        pieces = [self.words(sentence.words) for sentence in train]
+        tags = [[label_ids[t] for t in sentence.tags] for sentence in train]
         self.train_windows: list[TokenWindow] = []
-        for index, sentence in enumerate(train):
-            tags = [label_ids[t] for t in sentence.tags]
-            self.train_windows.extend(
-                ner_windows(index, self.words(sentence.words), self.words, config.model.stride, tags,
-                            continuation=continuation)
+        if config.model.context == "packed":
+            self.train_windows, _ = packed_sentence_windows(
+                pieces, self.words, config.model.stride, tags, continuation=continuation
             )
+        else:
+            for index, (sentence_pieces, sentence_tags) in enumerate(zip(pieces, tags, strict=True)):
+                self.train_windows.extend(
+                    ner_windows(index, sentence_pieces, self.words, config.model.stride, sentence_tags,
+                                continuation=continuation)
+                )
 
     def build_model(self) -> torch.nn.Module:
         return AutoModelForTokenClassification.from_pretrained(
@@ -108,7 +121,7 @@ class NerTask:
         probabilities = predict_word_labels(
             accelerator.unwrap_model(model), self.words, sentences, stride=self.config.model.stride,
             batch_size=self.config.training.eval_batch_size, device=accelerator.device,
-            autocast=accelerator.autocast,
+            autocast=accelerator.autocast, pack=self.config.model.context == "packed",
         )
         return tags_from_probabilities(probabilities, self.labels)
 
@@ -146,9 +159,10 @@ class NerTask:
             library_version=__version__,
             tag_scheme="IOB2",
             label_all_subtokens=self.config.model.label_all_subtokens,
+            context=self.config.model.context,
             training_data={
                 "train": data.train,
-                "dev": data.dev or f"{data.dev_fraction:.0%} of train (seed {data.dev_seed})",
+                "dev": data.dev or f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})",
                 "sha256": file_fingerprint(files),
                 "train_sentences": len(self.train_sentences),
                 "dev_sentences": len(self.dev_sentences),

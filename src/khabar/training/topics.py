@@ -39,7 +39,7 @@ class TopicTask:
         if data.dev:
             dev = read_topics(data.dev, **options)
         else:
-            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed)
+            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed, method=data.dev_selection)
         if data.max_train_examples:
             train = train[: data.max_train_examples]
         if data.max_eval_examples:
@@ -155,7 +155,7 @@ class TopicTask:
             thresholds=dict(zip(self.labels, self.thresholds, strict=True)) if self.multi_label else {},
             training_data={
                 "train": data.train,
-                "dev": data.dev or f"{data.dev_fraction:.0%} of train (seed {data.dev_seed})",
+                "dev": data.dev or f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})",
                 "sha256": file_fingerprint(files),
                 "train_documents": len(self.train_docs),
                 "dev_documents": len(self.dev_docs),

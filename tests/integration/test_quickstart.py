@@ -1,0 +1,50 @@
+"""The quickstart's reuse rule: a second run with an unchanged config reuses the checkpoint, a changed one retrains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from khabar.backbones import OFFLINE_E5_SMALL, prepare
+from khabar.errors import BackboneError
+from khabar.quickstart import PLANS, REPO, main, train_or_reuse
+from khabar.training import load_config
+
+QUICK = ["data.max_train_examples=12", "data.max_eval_examples=6", "training.epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def backbone() -> Path:
+    try:
+        return prepare(OFFLINE_E5_SMALL, progress=False)
+    except BackboneError as error:
+        pytest.skip(f"offline backbone unavailable: {error}")
+
+
+def test_unchanged_config_is_reused_and_a_changed_one_retrains(backbone, tmp_path, capsys):
+    config = load_config(REPO / "configs/ner/tiny.yaml", QUICK, output_dir=str(tmp_path / "ner"))
+    best = train_or_reuse(config)
+    weights = best / "model.safetensors"
+    first_mtime = weights.stat().st_mtime_ns
+    capsys.readouterr()
+    assert train_or_reuse(config) == best
+    assert "reusing" in capsys.readouterr().out
+    assert weights.stat().st_mtime_ns == first_mtime
+    changed = load_config(REPO / "configs/ner/tiny.yaml", [*QUICK, "training.seed=7"], output_dir=str(tmp_path / "ner"))
+    train_or_reuse(changed)
+    assert "reusing" not in capsys.readouterr().out
+    assert (best / "model.safetensors").stat().st_mtime_ns != first_mtime
+
+
+def test_quickstart_configs_exist_and_validate(monkeypatch):
+    monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
+    for ner_config, topics_config, _ in PLANS.values():
+        assert load_config(REPO / ner_config).task == "ner"
+        assert load_config(REPO / topics_config).task == "topics"
+
+
+def test_full_data_without_data_dir_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("KHABAR_DATA_DIR", raising=False)
+    assert main(["--data", "full", "--runs", str(tmp_path)]) == 2
+    assert "KHABAR_DATA_DIR" in capsys.readouterr().err
