@@ -107,6 +107,10 @@ class TrainingConfig:
     # None: whatever `accelerate launch` (or its config file) says; a value here overrides it.
     mixed_precision: Literal["no", "fp16", "bf16"] | None = None
     freeze_word_embeddings: bool = False
+    # Freeze the embeddings and the lowest N encoder layers: backward stops above them (faster, less memory).
+    freeze_layers: int = 0
+    # Split a batch whose padded windows would exceed this many tokens (long articles); null: no limit.
+    max_batch_tokens: int | None = None
     group_by_length: bool = True
     eval_every_steps: int | None = None
     early_stopping_patience: int | None = None
@@ -118,7 +122,9 @@ class TrainingConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"training.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "eval_every_steps", "early_stopping_patience", "num_threads"):
+        if self.freeze_layers < 0:
+            raise ConfigError(f"training.freeze_layers must be >= 0, got {self.freeze_layers}")
+        for name in ("max_steps", "eval_every_steps", "early_stopping_patience", "num_threads", "max_batch_tokens"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"training.{name} must be >= 1 or null, got {value}")

@@ -90,8 +90,7 @@ def train_while_improving(parts: LoopParts, on_log: Callable[[dict[str, float], 
         if hasattr(parts.dataloader, "set_epoch"):
             parts.dataloader.set_epoch(epoch)
         parts.model.train()
-        batches = len(parts.dataloader)
-        for batch_index, batch in enumerate(parts.dataloader):
+        for batch in parts.dataloader:
             with accelerator.accumulate(parts.model):
                 loss = parts.task.loss(parts.model, batch)
                 accelerator.backward(loss)
@@ -111,7 +110,8 @@ def train_while_improving(parts: LoopParts, on_log: Callable[[dict[str, float], 
                 on_log({"train/loss": running_loss / running_count, "train/lr": learning_rate}, state.global_step)
                 progress.set_postfix(loss=f"{running_loss / running_count:.4f}")
                 running_loss, running_count = 0.0, 0
-            epoch_end = batch_index == batches - 1
+            # Token-capped batching may vary the batch count between epochs: ask the loader, don't count.
+            epoch_end = accelerator.gradient_state.end_of_dataloader
             out_of_steps = config.max_steps is not None and state.global_step >= config.max_steps
             due = config.eval_every_steps is not None and state.global_step % config.eval_every_steps == 0
             if epoch_end:

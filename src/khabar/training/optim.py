@@ -7,7 +7,13 @@ from transformers import get_scheduler
 
 from khabar.training.config import TrainingConfig
 
-__all__ = ["build_optimizer", "build_scheduler", "freeze_word_embeddings", "head_parameter_names"]
+__all__ = [
+    "build_optimizer",
+    "build_scheduler",
+    "freeze_lower_layers",
+    "freeze_word_embeddings",
+    "head_parameter_names",
+]
 
 HEAD_PREFIXES = ("classifier.", "pooler.", "score.")
 
@@ -22,6 +28,22 @@ def freeze_word_embeddings(model: torch.nn.Module) -> int:
     for parameter in embeddings.parameters():
         parameter.requires_grad_(False)
         frozen += parameter.numel()
+    return frozen
+
+
+def freeze_lower_layers(model: torch.nn.Module, count: int) -> int:
+    """Freeze the embeddings and the lowest `count` encoder layers; returns how many parameters were frozen."""
+    if count <= 0:
+        return 0
+    base = getattr(model, model.base_model_prefix, model)
+    layers = base.encoder.layer
+    if count > len(layers):
+        raise ValueError(f"cannot freeze {count} layers: the encoder has {len(layers)}")
+    frozen = 0
+    for module in (base.embeddings, *layers[:count]):
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+            frozen += parameter.numel()
     return frozen
 
 

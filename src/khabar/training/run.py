@@ -18,7 +18,7 @@ from khabar.errors import CheckpointError
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.config import ExperimentConfig, save_config
 from khabar.training.loop import LoopParts, total_optimizer_steps, train_while_improving
-from khabar.training.optim import build_optimizer, build_scheduler, freeze_word_embeddings
+from khabar.training.optim import build_optimizer, build_scheduler, freeze_lower_layers, freeze_word_embeddings
 from khabar.training.state import LoopState, load_training_state, save_training_state
 from khabar.training.task import Task
 
@@ -107,9 +107,10 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     model = task.build_model()
     if config.training.freeze_word_embeddings:
         freeze_word_embeddings(model)
+    freeze_lower_layers(model, config.training.freeze_layers)
     sampler = LengthGroupedBatchSampler(
         task.train_lengths(), config.training.batch_size, seed=config.training.seed,
-        group_by_length=config.training.group_by_length,
+        group_by_length=config.training.group_by_length, max_tokens=config.training.max_batch_tokens,
     )
     dataloader = DataLoader(range(len(task.train_lengths())), batch_sampler=sampler, collate_fn=task.collate)
     optimizer = build_optimizer(model, config.training)
