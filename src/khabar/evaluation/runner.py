@@ -205,11 +205,11 @@ def evaluate_ner_conll(
     checkpoint = load_checkpoint(folder, "ner", device=device)
     probabilities = predict_word_labels(
         checkpoint.model, checkpoint.words, [s.words for s in sentences], stride=metadata.stride,
-        batch_size=batch_size, device=device, progress=progress,
+        batch_size=batch_size, device=device, progress=progress, pack=metadata.context == "packed",
     )
     predicted = tags_from_probabilities(probabilities, checkpoint.labels)
     settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
-                "stride": metadata.stride, "normalization": metadata.normalization}
+                "stride": metadata.stride, "normalization": metadata.normalization, "context": metadata.context}
     return ner_conll_report(
         sentences, predicted, metadata.labels, label_map=label_map, model=_model_info(checkpoint.path, metadata),
         data=_data_info(data), settings=settings,

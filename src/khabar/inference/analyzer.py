@@ -81,7 +81,7 @@ class Analyzer:
         topics: LoadedCheckpoint | None = None,
         *,
         batch_size: int = 32,
-        pack_sentences: bool = False,
+        pack_sentences: bool | None = None,
     ) -> None:
         if ner is None and topics is None:
             raise ValueError("an Analyzer needs an NER checkpoint, a topic checkpoint, or both; got neither")
@@ -91,6 +91,8 @@ class Analyzer:
         self.ner = ner
         self.topics = topics
         self.batch_size = batch_size
+        if pack_sentences is None:  # serve the context the checkpoint was trained with
+            pack_sentences = ner is not None and ner.metadata.context == "packed"
         self.pack_sentences = pack_sentences
 
     @classmethod
@@ -102,15 +104,15 @@ class Analyzer:
         device: str | torch.device = "cpu",
         quantize: bool = False,
         batch_size: int = 32,
-        pack_sentences: bool = False,
+        pack_sentences: bool | None = None,
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
         `quantize=True` applies int8 dynamic quantisation to Linear layers (CPU). `batch_size` counts windows
-        per forward pass. By default each sentence is its own window context, as in training, so a document
-        gives the entities its sentences give one by one; `pack_sentences=True` packs whole sentences into
-        windows up to the checkpoint's max length: fewer, fuller windows, faster, with cross-sentence context
-        the model did not see in training.
+        per forward pass. By default the window context is the one recorded in the NER checkpoint
+        (`model.context` at training time): each sentence alone, so a document gives the entities its
+        sentences give one by one, or whole sentences packed into windows up to the checkpoint's max length.
+        `pack_sentences` overrides it.
         """
         if ner is None and topics is None:
             raise ValueError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
