@@ -16,6 +16,7 @@ __all__ = [
     "predict_documents",
     "predict_windows",
     "predict_word_labels",
+    "tags_from_probabilities",
     "word_probabilities",
 ]
 
@@ -115,6 +116,11 @@ def predict_word_labels(
     if not pack:
         return tables
     return [tables[0][start : start + count] for start, count in zip(starts, counts, strict=True)]
+
+
+def tags_from_probabilities(probabilities: Sequence[torch.Tensor], labels: Sequence[str]) -> list[list[str]]:
+    """The most probable label of every word, per sentence."""
+    return [[labels[i] for i in table.argmax(dim=-1).tolist()] for table in probabilities]
 
 
 def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs: int, mode: str) -> torch.Tensor:

@@ -35,7 +35,7 @@ from khabar.evaluation.report import EvaluationReport
 from khabar.evaluation.span_metrics import DocumentMatch, match_documents, span_scores
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label
 from khabar.inference import Analyzer, load_checkpoint
-from khabar.predict import predict_documents, predict_word_labels
+from khabar.predict import predict_documents, predict_word_labels, tags_from_probabilities
 
 __all__ = [
     "FORMATS",
@@ -194,8 +194,6 @@ def evaluate_ner_conll(
     ...                             label_map={"MIS": "MISC", "PER": "PERS"})  # doctest: +SKIP
     >>> report.results["default"]["micro"]["f1"]  # doctest: +SKIP
     """
-    from khabar.training.ner import tags_from_probabilities  # imported here: training imports this package
-
     sentences = read_conll(data)
     folder = checkpoint_folder(model)
     metadata = read_metadata(folder, task="ner")

@@ -25,11 +25,11 @@ from khabar.features import (
     ner_windows,
     packed_sentence_windows,
 )
-from khabar.predict import predict_word_labels
+from khabar.predict import predict_word_labels, tags_from_probabilities
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
 
-__all__ = ["NerTask", "dropout_overrides", "tags_from_probabilities"]
+__all__ = ["NerTask", "dropout_overrides"]
 
 
 def dropout_overrides(dropout: float | None) -> dict[str, float]:
@@ -37,10 +37,6 @@ def dropout_overrides(dropout: float | None) -> dict[str, float]:
     if dropout is None:
         return {}
     return {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout, "classifier_dropout": dropout}
-
-
-def tags_from_probabilities(probabilities: Sequence[torch.Tensor], labels: Sequence[str]) -> list[list[str]]:
-    return [[labels[i] for i in table.argmax(dim=-1).tolist()] for table in probabilities]
 
 
 def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) -> None:
