@@ -83,7 +83,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", help="card name(s) to regenerate (default: all present)")
     parser.add_argument("--run", action="append", default=[], metavar="CARD=DIR", help="use another run folder")
-    parser.add_argument("--output", type=Path, default=REPO / "model_cards", help="where cards and reports go")
+    parser.add_argument("--output", type=Path, default=Path(os.path.relpath(REPO / "model_cards")),
+                        help="where cards and reports go (default: model_cards/)")
     parser.add_argument("--batch-size", type=int, default=64)
     return parser.parse_args(argv)
 
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     for reference in REFERENCES:
         if args.only and reference.card not in args.only:
             continue
-        run = Path(overrides.get(reference.card, REPO / reference.run))
+        # Relative paths, so that reports and cards name the run as `runs/<name>/best`, not this machine's path.
+        run = Path(overrides.get(reference.card, os.path.relpath(REPO / reference.run)))
         if not (run / "best" / "khabar.json").is_file():
             print(f"skipped {reference.card}: no checkpoint at {run / 'best'}", file=sys.stderr)
             summary[reference.card] = {"skipped": f"no checkpoint at {run / 'best'}"}

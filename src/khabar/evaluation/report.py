@@ -74,8 +74,12 @@ class EvaluationReport:
 
 
 def write_report(report: EvaluationReport, path: str | Path) -> Path:
-    """Write the report as indented UTF-8 JSON, atomically (an interrupted write leaves no half file)."""
+    """Write the report as indented UTF-8 JSON, atomically (an interrupted write leaves no half file).
+
+    Missing parent folders are created.
+    """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, [json.dumps(report.to_dict(), ensure_ascii=False, indent=2), "\n"])
     return path
 
@@ -99,6 +103,7 @@ def read_report(path: str | Path) -> EvaluationReport:
 def write_errors(records: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
     """Write misclassified items as JSONL (Arabic unescaped), atomically."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
     return path
 
