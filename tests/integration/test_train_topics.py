@@ -1,0 +1,75 @@
+"""Topic fine-tuning end to end on the bundled sample: multi-label thresholds, single-label CSV, reload, pooling."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from khabar.backbones import OFFLINE_E5_SMALL, prepare
+from khabar.checkpoint import read_metadata
+from khabar.data import SAMPLE_TOPICS, read_topics, sample_path
+from khabar.errors import BackboneError
+from khabar.predict import pool_windows
+from khabar.training import load_config, train
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "configs" / "topics" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def backbone() -> Path:
+    try:
+        return prepare(OFFLINE_E5_SMALL, progress=False)
+    except BackboneError as error:
+        pytest.skip(f"offline backbone unavailable: {error}")
+
+
+def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transformers(backbone, tmp_path):
+    config = load_config(TINY, ["model.pooling=max", "data.max_eval_examples=10"], output_dir=str(tmp_path))
+    result = train(config)
+    metadata = read_metadata(result.best_dir, task="topics")
+    assert metadata.multi_label and metadata.pooling == "max"
+    assert set(metadata.thresholds) == set(metadata.labels)
+    assert all(0.0 < t < 1.0 for t in metadata.thresholds.values())
+    assert {"micro_f1", "macro_f1", "subset_accuracy", "per_label"} <= set(metadata.dev_metrics)
+    model = AutoModelForSequenceClassification.from_pretrained(result.best_dir)
+    assert model.config.problem_type == "multi_label_classification"
+    tokenizer = AutoTokenizer.from_pretrained(result.best_dir)
+    with torch.inference_mode():
+        logits = model(**tokenizer("مباراة كرة القدم في الدوري", return_tensors="pt")).logits
+    assert logits.shape == (1, len(metadata.labels))
+
+
+def test_single_label_csv_uses_softmax_and_scores_accuracy(backbone, tmp_path):
+    documents = read_topics(sample_path(SAMPLE_TOPICS))
+    path = tmp_path / "single.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Class", "Content"])
+        for document in documents[:30]:
+            writer.writerow([document.labels[0], document.text])
+    config = load_config(
+        TINY, [f"data.train={path}", "data.max_train_examples=20", "data.multi_label=false"],
+        output_dir=str(tmp_path / "run"),
+    )
+    result = train(config)
+    metadata = read_metadata(result.best_dir, task="topics")
+    assert not metadata.multi_label and metadata.thresholds == {}
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert {"accuracy", "macro_f1"} <= set(history[-1])
+    model = AutoModelForSequenceClassification.from_pretrained(result.best_dir)
+    assert model.config.problem_type == "single_label_classification"
+
+
+def test_window_pooling_mean_and_max():
+    logits = torch.tensor([[1.0, 0.0], [3.0, -2.0], [5.0, 5.0]])
+    owners = torch.tensor([0, 0, 1])
+    torch.testing.assert_close(pool_windows(logits, owners, 2, "mean"), torch.tensor([[2.0, -1.0], [5.0, 5.0]]))
+    torch.testing.assert_close(pool_windows(logits, owners, 2, "max"), torch.tensor([[3.0, 0.0], [5.0, 5.0]]))
+    with pytest.raises(ValueError, match="pooling"):
+        pool_windows(logits, owners, 2, "median")
