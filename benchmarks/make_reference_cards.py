@@ -46,7 +46,7 @@ class Reference:
 
 
 REFERENCES = (
-    Reference("ner-anercorp-offline", "runs/ner-anercorp-offline-a", (
+    Reference("ner-anercorp-offline", "runs/ner-anercorp-offline", (
         Evaluation("anercorp-test", "anercorp/test.txt"),
         # Out of domain (Wikipedia): AQMAR names its types PER/LOC/ORG/MIS.
         Evaluation("aqmar-test", "aqmar/test.txt", {"MIS": "MISC", "PER": "PERS"}),
