@@ -111,6 +111,19 @@ def test_load_accepts_a_run_folder_and_serves_its_best_checkpoint(random_ner_che
     assert analyzer.ner is not None and analyzer.ner.path.name == "best" and analyzer.topics is None
 
 
+def test_window_context_defaults_to_the_one_recorded_in_the_checkpoint(random_ner_checkpoint, tmp_path):
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for item in random_ner_checkpoint.iterdir():
+        (packed / item.name).symlink_to(item)
+    (packed / "khabar.json").unlink()
+    metadata = json.loads((random_ner_checkpoint / "khabar.json").read_text(encoding="utf-8"))
+    (packed / "khabar.json").write_text(json.dumps({**metadata, "context": "packed"}), encoding="utf-8")
+    assert Analyzer.load(ner=random_ner_checkpoint).pack_sentences is False
+    assert Analyzer.load(ner=packed).pack_sentences is True
+    assert Analyzer.load(ner=packed, pack_sentences=False).pack_sentences is False
+
+
 def test_quantized_analyzer_uses_int8_linear_layers_and_keeps_the_invariants(random_ner_checkpoint, example_article):
     analyzer = Analyzer.load(ner=random_ner_checkpoint, quantize=True)
     kinds = {type(module).__module__ for module in analyzer.ner.model.modules()}
@@ -348,6 +361,14 @@ def test_cli_writes_output_file_atomically(cli_checkpoints, tmp_path, capsys):
     (record,) = _json_lines(output.read_text(encoding="utf-8"))
     assert record["id"] == str(tmp_path / "a.txt")
     assert [p.name for p in output.parent.iterdir()] == ["result.jsonl"], "no temporary file left behind"
+
+
+def test_cli_context_flag_defaults_to_the_checkpoint(cli_checkpoints):
+    from khabar.cli import build_parser
+
+    assert build_parser().parse_args([*cli_checkpoints, "a.txt"]).pack_sentences is None
+    assert build_parser().parse_args([*cli_checkpoints, "--pack-sentences"]).pack_sentences is True
+    assert build_parser().parse_args([*cli_checkpoints, "--no-pack-sentences"]).pack_sentences is False
 
 
 def test_cli_needs_a_checkpoint(tmp_path, capsys):

@@ -49,7 +49,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
     parser.add_argument(
-        "--pack-sentences", action="store_true", help="pack whole sentences into windows (faster; see Analyzer.load)"
+        "--pack-sentences", action=argparse.BooleanOptionalAction, default=None,
+        help="pack whole sentences into windows, or read each sentence alone (default: the NER checkpoint's "
+        "recorded context)",
     )
     parser.set_defaults(func=_run)
 
