@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="rename a data label to the model's, e.g. MIS=MISC; repeat or comma-separate")
     parser.add_argument("--errors", metavar="FILE", help="write misclassified sentences/documents as JSONL")
     parser.add_argument("--threshold", type=float, help="multi-label topics: one threshold for every label")
+    parser.add_argument("--max-windows", type=int, metavar="N",
+                        help="topics: read only the first N windows of each document (ablation; default all)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
@@ -42,7 +44,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(
         args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
         threshold=args.threshold, batch_size=args.batch_size, device=args.device, worst=args.worst,
-        progress=args.progress,
+        progress=args.progress, max_windows=args.max_windows,
     )
     print(format_report(report))
     if args.output:

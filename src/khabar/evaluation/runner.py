@@ -427,8 +427,12 @@ def evaluate_topics(
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool = False,
+    max_windows: int | None = None,
 ) -> EvaluationReport:
-    """Score a topic checkpoint on a JSONL or CSV file: whole documents, the checkpoint's thresholds."""
+    """Score a topic checkpoint on a JSONL or CSV file: whole documents, the checkpoint's thresholds.
+
+    `max_windows=1` reads only each document's first window: the ablation that shows what pooling buys.
+    """
     documents = read_topics(data)
     folder = checkpoint_folder(model)
     metadata = read_metadata(folder, task="topics")
@@ -438,11 +442,11 @@ def evaluate_topics(
     checkpoint = load_checkpoint(folder, "topics", device=device)
     logits = predict_documents(
         checkpoint.model, checkpoint.words, [d.full_text for d in documents], stride=metadata.stride,
-        pooling=metadata.pooling, batch_size=batch_size, device=device, progress=progress,
+        pooling=metadata.pooling, batch_size=batch_size, device=device, progress=progress, max_windows=max_windows,
     )
     probabilities = (torch.sigmoid(logits) if metadata.multi_label else torch.softmax(logits, dim=-1)).numpy()
     settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
-                "stride": metadata.stride, "pooling": metadata.pooling, "max_windows": None,
+                "stride": metadata.stride, "pooling": metadata.pooling, "max_windows": max_windows,
                 "threshold_override": threshold}
     return topics_report(
         documents, probabilities, metadata.labels, multi_label=metadata.multi_label, thresholds=thresholds,
@@ -474,6 +478,7 @@ def evaluate(
     device: str | torch.device | None = None,
     worst: int = 10,
     progress: bool = False,
+    max_windows: int | None = None,
 ) -> EvaluationReport:
     """Score `model` on `data` in the given format (`auto`: from the checkpoint's task and the file's extension)."""
     if format not in FORMATS:
@@ -485,7 +490,9 @@ def evaluate(
         format = detect_format(data, metadata.task)
     if format == "topics":
         return evaluate_topics(model, data, threshold=threshold, label_map=label_map, batch_size=batch_size,
-                               device=device, progress=progress)
+                               device=device, progress=progress, max_windows=max_windows)
+    if max_windows is not None:
+        raise ConfigError("--max-windows applies to topic models; NER reads every word of every sentence")
     if threshold is not None:
         raise ConfigError("--threshold applies to topic models; NER takes the most probable tag of each word")
     if format == "spans":
