@@ -133,6 +133,19 @@ def test_quantized_analyzer_uses_int8_linear_layers_and_keeps_the_invariants(ran
     assert_valid_document(document, example_article)
 
 
+def test_bf16_keeps_the_invariants_and_agrees_with_fp32(random_ner_checkpoint, random_analyzer, example_article):
+    document = Analyzer.load(ner=random_ner_checkpoint, bf16=True)(example_article)
+    assert_valid_document(document, example_article)
+    fp32 = {(e.label, e.start, e.end) for e in random_analyzer(example_article).entities}
+    bf16 = {(e.label, e.start, e.end) for e in document.entities}
+    assert len(fp32 & bf16) >= 0.8 * len(fp32)
+
+
+def test_quantize_and_bf16_are_alternatives(random_ner_checkpoint):
+    with pytest.raises(ValueError, match="choose one"):
+        Analyzer.load(ner=random_ner_checkpoint, quantize=True, bf16=True)
+
+
 # --- invariants on any text -------------------------------------------------------------------------------
 
 

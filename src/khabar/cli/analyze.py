@@ -48,6 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AMX, and GPUs)")
     parser.add_argument(
         "--pack-sentences", action=argparse.BooleanOptionalAction, default=None,
         help="pack whole sentences into windows, or read each sentence alone (default: the NER checkpoint's "
@@ -130,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
 
     analyzer = Analyzer.load(
         ner=args.ner, topics=args.topics, device=args.device, quantize=args.quantize,
-        batch_size=args.batch_size, pack_sentences=args.pack_sentences,
+        batch_size=args.batch_size, pack_sentences=args.pack_sentences, bf16=args.bf16,
     )
     results = analyzer.analyze_many((d.text for d in documents), progress=len(documents) > 1)
 

@@ -9,8 +9,10 @@ and batched together by `khabar.predict.predict_windows`.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import functools
 import itertools
-from collections.abc import Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +84,7 @@ class Analyzer:
         *,
         batch_size: int = 32,
         pack_sentences: bool | None = None,
+        bf16: bool = False,
     ) -> None:
         if ner is None and topics is None:
             raise ValueError("an Analyzer needs an NER checkpoint, a topic checkpoint, or both; got neither")
@@ -94,6 +97,7 @@ class Analyzer:
         if pack_sentences is None:  # serve the context the checkpoint was trained with
             pack_sentences = ner is not None and ner.metadata.context == "packed"
         self.pack_sentences = pack_sentences
+        self.bf16 = bf16
 
     @classmethod
     def load(
@@ -105,6 +109,7 @@ class Analyzer:
         quantize: bool = False,
         batch_size: int = 32,
         pack_sentences: bool | None = None,
+        bf16: bool = False,
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
@@ -112,21 +117,30 @@ class Analyzer:
         per forward pass. By default the window context is the one recorded in the NER checkpoint
         (`model.context` at training time): each sentence alone, so a document gives the entities its
         sentences give one by one, or whole sentences packed into windows up to the checkpoint's max length.
-        `pack_sentences` overrides it.
+        `pack_sentences` overrides it. `bf16=True` runs the models under bfloat16 autocast: several times
+        faster on CPUs with AMX or AVX512-BF16 (and on GPUs), at a small cost in precision; it is an
+        alternative to `quantize`, not an addition.
         """
         if ner is None and topics is None:
             raise ValueError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
+        if quantize and bf16:
+            raise ValueError("choose one of quantize=True (int8 weights) and bf16=True (bfloat16 autocast)")
         _check_batch_size(batch_size)
         ner_checkpoint = load_checkpoint(ner, "ner", device=device, quantize=quantize) if ner is not None else None
         topic_checkpoint = (
             load_checkpoint(topics, "topics", device=device, quantize=quantize) if topics is not None else None
         )
-        return cls(ner_checkpoint, topic_checkpoint, batch_size=batch_size, pack_sentences=pack_sentences)
+        return cls(
+            ner_checkpoint, topic_checkpoint, batch_size=batch_size, pack_sentences=pack_sentences, bf16=bf16
+        )
 
     def __repr__(self) -> str:
         ner = self.ner.path if self.ner is not None else None
         topics = self.topics.path if self.topics is not None else None
-        return f"Analyzer(ner={str(ner)!r}, topics={str(topics)!r}, pack_sentences={self.pack_sentences})"
+        return (
+            f"Analyzer(ner={str(ner)!r}, topics={str(topics)!r}, pack_sentences={self.pack_sentences}, "
+            f"bf16={self.bf16})"
+        )
 
     def __call__(self, text: str) -> Document:
         """Analyse one document of any length."""
@@ -175,7 +189,9 @@ class Analyzer:
             raise TypeError(f"word_labels() takes a str, got {type(text).__name__}")
         if _is_blank(text):
             return []
-        (predictions,) = _predict_words(self.ner, [text], self.batch_size, pack=self.pack_sentences)
+        (predictions,) = _predict_words(
+            self.ner, [text], self.batch_size, pack=self.pack_sentences, autocast=_autocast(self.ner, self.bf16)
+        )
         return [
             TaggedWord(word.text, word.start, word.end, tag, score)
             for word, tag, score in zip(predictions.words, predictions.tags, predictions.scores, strict=True)
@@ -188,12 +204,16 @@ class Analyzer:
             scheme = self.ner.metadata.tag_scheme or "IOB2"
             entities = [
                 tuple(decode_entities(text, p.words, p.tags, p.scores, groups=p.groups, scheme=scheme))
-                for text, p in zip(live, _predict_words(self.ner, live, batch_size, pack=self.pack_sentences),
-                                   strict=True)
+                for text, p in zip(live, _predict_words(self.ner, live, batch_size, pack=self.pack_sentences,
+                                                        autocast=_autocast(self.ner, self.bf16)), strict=True)
             ]
         else:
             entities = [()] * len(live)
-        topics = _predict_topics(self.topics, live, batch_size) if self.topics is not None else [((), {})] * len(live)
+        topics = (
+            _predict_topics(self.topics, live, batch_size, autocast=_autocast(self.topics, self.bf16))
+            if self.topics is not None
+            else [((), {})] * len(live)
+        )
         results = iter(zip(live, entities, topics, strict=True))
         documents = []
         for text, empty in zip(texts, blank, strict=True):
@@ -205,8 +225,21 @@ class Analyzer:
         return documents
 
 
+def _autocast(checkpoint: LoadedCheckpoint, bf16: bool) -> Callable[[], contextlib.AbstractContextManager]:
+    """The context a forward pass runs in: bfloat16 autocast on the model's device, or nothing."""
+    if not bf16:
+        return contextlib.nullcontext
+    device_type = next(checkpoint.model.parameters()).device.type
+    return functools.partial(torch.autocast, device_type, dtype=torch.bfloat16)
+
+
 def _predict_words(
-    checkpoint: LoadedCheckpoint, texts: Sequence[str], batch_size: int, *, pack: bool
+    checkpoint: LoadedCheckpoint,
+    texts: Sequence[str],
+    batch_size: int,
+    *,
+    pack: bool,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
 ) -> list[_WordPredictions]:
     """Word tags for non-blank texts: one window per sentence (or packed sentences) across all texts."""
     tokenizer, stride = checkpoint.words, checkpoint.metadata.stride
@@ -220,7 +253,9 @@ def _predict_words(
         windows.extend(ner_windows(index, pieces, tokenizer, stride, groups=groups, pack=pack))
     if not windows:
         return []
-    logits = predict_windows(checkpoint.model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size)
+    logits = predict_windows(
+        checkpoint.model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, autocast=autocast
+    )
     tables = word_probabilities(windows, logits, [len(words) for words, _ in prepared])
     results = []
     for (words, groups), table in zip(prepared, tables, strict=True):
@@ -230,7 +265,11 @@ def _predict_words(
 
 
 def _predict_topics(
-    checkpoint: LoadedCheckpoint, texts: Sequence[str], batch_size: int
+    checkpoint: LoadedCheckpoint,
+    texts: Sequence[str],
+    batch_size: int,
+    *,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
 ) -> list[tuple[tuple[Topic, ...], dict[str, float]]]:
     """Topics of non-blank texts: every window of every text encoded, pooled as in training."""
     if not texts:
@@ -238,7 +277,7 @@ def _predict_topics(
     metadata = checkpoint.metadata
     logits = predict_documents(
         checkpoint.model, checkpoint.words, texts, stride=metadata.stride, pooling=metadata.pooling,
-        batch_size=batch_size,
+        batch_size=batch_size, autocast=autocast,
     )
     probabilities = torch.sigmoid(logits) if metadata.multi_label else torch.softmax(logits, dim=-1)
     return [
