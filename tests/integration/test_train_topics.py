@@ -30,7 +30,7 @@ def backbone() -> Path:
 
 
 def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transformers(backbone, tmp_path):
-    config = load_config(TINY, ["model.pooling=max", "data.max_eval_examples=10"], output_dir=str(tmp_path))
+    config = load_config(TINY, ["model.pooling=max", "data.multi_label=true"], output_dir=str(tmp_path))
     result = train(config)
     metadata = read_metadata(result.best_dir, task="topics")
     assert metadata.multi_label and metadata.pooling == "max"
