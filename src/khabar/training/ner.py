@@ -12,8 +12,8 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from khabar import __version__
 from khabar.backbones import resolve
-from khabar.checkpoint import CheckpointMetadata, file_fingerprint
-from khabar.data import TaggedSentence, label_list, split_dev
+from khabar.checkpoint import CheckpointMetadata
+from khabar.data import TaggedSentence, label_list
 from khabar.data.examples import read_ner_examples
 from khabar.errors import CheckpointError, DataFormatError
 from khabar.evaluation import score_entities
@@ -28,6 +28,7 @@ from khabar.features import (
 from khabar.predict import predict_word_labels, tags_from_probabilities
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
+from khabar.training.splits import load_train_dev, training_data_record
 
 __all__ = ["NerTask", "dropout_overrides"]
 
@@ -58,15 +59,7 @@ class NerTask:
     def __init__(self, config: ExperimentConfig) -> None:
         self.config = config
         data = config.data
-        train = read_ner_examples(data.train, format=data.format)
-        if data.dev:
-            dev = read_ner_examples(data.dev, format=data.format)
-        else:
-            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed, method=data.dev_selection)
-        if data.max_train_examples:
-            train = train[: data.max_train_examples]
-        if data.max_eval_examples:
-            dev = dev[: data.max_eval_examples]
+        train, dev = load_train_dev(data, lambda path: read_ner_examples(path, format=data.format))
         self.train_sentences, self.dev_sentences = train, dev
         self.labels = list(data.labels) if data.labels else label_list(
             {t[2:] for s in train + dev for t in s.tags if t != "O"}
@@ -143,8 +136,6 @@ class NerTask:
         }
 
     def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
-        data = self.config.data
-        files = [p for p in (data.train, data.dev) if p]
         return CheckpointMetadata(
             task="ner",
             labels=self.labels,
@@ -156,13 +147,9 @@ class NerTask:
             tag_scheme="IOB2",
             label_all_subtokens=self.config.model.label_all_subtokens,
             context=self.config.model.context,
-            training_data={
-                "train": data.train,
-                "dev": data.dev or f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})",
-                "sha256": file_fingerprint(files),
-                "train_sentences": len(self.train_sentences),
-                "dev_sentences": len(self.dev_sentences),
-            },
+            training_data=training_data_record(
+                self.config.data, len(self.train_sentences), len(self.dev_sentences), "sentences"
+            ),
             dev_metrics=dev_metrics,
         )
 

@@ -13,8 +13,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from khabar import __version__
 from khabar.backbones import resolve
-from khabar.checkpoint import CheckpointMetadata, file_fingerprint
-from khabar.data import TopicDocument, is_multi_label, read_topics, split_dev
+from khabar.checkpoint import CheckpointMetadata
+from khabar.data import TopicDocument, is_multi_label, read_topics
 from khabar.errors import CheckpointError
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label, tune_thresholds
 from khabar.features import TokenWindow, WordTokenizer, collate, text_windows
@@ -22,6 +22,7 @@ from khabar.predict import pool_windows, predict_documents
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
 from khabar.training.ner import dropout_overrides
+from khabar.training.splits import load_train_dev, training_data_record
 
 __all__ = ["TopicTask"]
 
@@ -35,15 +36,7 @@ class TopicTask:
         self.config = config
         data = config.data
         options = {"text_column": data.text_column, "label_column": data.label_column, "labels": data.labels}
-        train = read_topics(data.train, **options)
-        if data.dev:
-            dev = read_topics(data.dev, **options)
-        else:
-            train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed, method=data.dev_selection)
-        if data.max_train_examples:
-            train = train[: data.max_train_examples]
-        if data.max_eval_examples:
-            dev = dev[: data.max_eval_examples]
+        train, dev = load_train_dev(data, lambda path: read_topics(path, **options))
         self.train_docs, self.dev_docs = train, dev
         self.labels = list(data.labels) if data.labels else sorted({label for d in train + dev for label in d.labels})
         self.multi_label = data.multi_label if data.multi_label is not None else is_multi_label(train + dev)
@@ -140,8 +133,6 @@ class TopicTask:
         return metrics
 
     def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
-        data = self.config.data
-        files = [p for p in (data.train, data.dev) if p]
         return CheckpointMetadata(
             task="topics",
             labels=self.labels,
@@ -153,13 +144,9 @@ class TopicTask:
             multi_label=self.multi_label,
             pooling=self.config.model.pooling,
             thresholds=dict(zip(self.labels, self.thresholds, strict=True)) if self.multi_label else {},
-            training_data={
-                "train": data.train,
-                "dev": data.dev or f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})",
-                "sha256": file_fingerprint(files),
-                "train_documents": len(self.train_docs),
-                "dev_documents": len(self.dev_docs),
-            },
+            training_data=training_data_record(
+                self.config.data, len(self.train_docs), len(self.dev_docs), "documents"
+            ),
             dev_metrics=dev_metrics,
         )
 
