@@ -2,8 +2,9 @@
 
 It runs the same text and features code as training: words are split from the caller's original string
 (so offsets are exact by construction), each word is normalised inside `WordTokenizer` with the checkpoint's
-recorded settings, sentences become window contexts, and windows from many documents are sorted by length
-and batched together by `khabar.predict.predict_windows`.
+recorded settings, sentences become window contexts (each alone, or packed whole, as the checkpoint was
+trained), entities never cross a sentence, and windows from many documents are sorted by length and batched
+together by `khabar.predict.predict_windows`.
 """
 
 from __future__ import annotations
