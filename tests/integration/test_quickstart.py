@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from khabar.backbones import OFFLINE_E5_SMALL, prepare
-from khabar.errors import BackboneError
 from khabar.quickstart import PLANS, REPO, main, train_or_reuse
 from khabar.training import load_config
 
 QUICK = ["data.max_train_examples=12", "data.max_eval_examples=6", "training.epochs=1"]
 
 
-@pytest.fixture(scope="module")
-def backbone() -> Path:
-    try:
-        return prepare(OFFLINE_E5_SMALL, progress=False)
-    except BackboneError as error:
-        pytest.skip(f"offline backbone unavailable: {error}")
-
-
-def test_unchanged_config_is_reused_and_a_changed_one_retrains(backbone, tmp_path, capsys):
+def test_unchanged_config_is_reused_and_a_changed_one_retrains(offline_backbone, tmp_path, capsys):
     config = load_config(REPO / "configs/ner/tiny.yaml", QUICK, output_dir=str(tmp_path / "ner"))
     best = train_or_reuse(config)
     weights = best / "model.safetensors"

@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from khabar.backbones import OFFLINE_E5_SMALL, prepare
+from khabar.backbones import OFFLINE_E5_SMALL
 from khabar.checkpoint import read_metadata
 from khabar.cli import main
-from khabar.errors import BackboneError, CheckpointError
+from khabar.errors import CheckpointError
 from khabar.training import load_config, train
 from khabar.training import run as run_module
 
@@ -23,15 +23,7 @@ TINY = REPO / "configs" / "ner" / "tiny.yaml"
 QUICK = ["data.max_train_examples=16", "data.max_eval_examples=12", "training.epochs=2"]
 
 
-@pytest.fixture(scope="module")
-def backbone() -> Path:
-    try:
-        return prepare(OFFLINE_E5_SMALL, progress=False)
-    except BackboneError as error:
-        pytest.skip(f"offline backbone unavailable: {error}")
-
-
-def test_cli_trains_tiny_config_and_checkpoint_reloads_with_plain_transformers(backbone, tmp_path, capsys):
+def test_cli_trains_tiny_config_and_checkpoint_reloads_with_plain_transformers(offline_backbone, tmp_path, capsys):
     status = main(["train", "ner", "--config", str(TINY), "--output", str(tmp_path / "run")])
     assert status == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -58,7 +50,7 @@ def test_cli_trains_tiny_config_and_checkpoint_reloads_with_plain_transformers(b
     assert "pipeline_tag: token-classification" in card and "language:" in card
 
 
-def test_loss_falls_while_training(backbone, tmp_path):
+def test_loss_falls_while_training(offline_backbone, tmp_path):
     config = load_config(TINY, ["training.epochs=3", "training.log_every_steps=1"], output_dir=str(tmp_path))
     losses: list[float] = []
     original = run_module.train_while_improving
@@ -77,7 +69,7 @@ def test_loss_falls_while_training(backbone, tmp_path):
     assert last < 0.7 * first, losses
 
 
-def test_resumed_run_ends_where_an_uninterrupted_one_does(backbone, tmp_path, monkeypatch):
+def test_resumed_run_ends_where_an_uninterrupted_one_does(offline_backbone, tmp_path, monkeypatch):
     straight = train(load_config(TINY, QUICK, output_dir=str(tmp_path / "straight")))
 
     real_save = run_module.save_training_state

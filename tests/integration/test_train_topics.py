@@ -10,10 +10,8 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from khabar.backbones import OFFLINE_E5_SMALL, prepare
 from khabar.checkpoint import read_metadata
 from khabar.data import SAMPLE_TOPICS, read_topics, sample_path
-from khabar.errors import BackboneError
 from khabar.predict import pool_windows
 from khabar.training import load_config, train
 
@@ -21,15 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "topics" / "tiny.yaml"
 
 
-@pytest.fixture(scope="module")
-def backbone() -> Path:
-    try:
-        return prepare(OFFLINE_E5_SMALL, progress=False)
-    except BackboneError as error:
-        pytest.skip(f"offline backbone unavailable: {error}")
-
-
-def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transformers(backbone, tmp_path):
+def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transformers(offline_backbone, tmp_path):
     config = load_config(TINY, ["model.pooling=max", "data.multi_label=true"], output_dir=str(tmp_path))
     result = train(config)
     metadata = read_metadata(result.best_dir, task="topics")
@@ -45,7 +35,7 @@ def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transfor
     assert logits.shape == (1, len(metadata.labels))
 
 
-def test_single_label_csv_uses_softmax_and_scores_accuracy(backbone, tmp_path):
+def test_single_label_csv_uses_softmax_and_scores_accuracy(offline_backbone, tmp_path):
     documents = read_topics(sample_path(SAMPLE_TOPICS))
     path = tmp_path / "single.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
