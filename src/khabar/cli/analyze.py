@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from khabar.data.io import json_objects
 from khabar.errors import DataFormatError, KhabarError
 
 if TYPE_CHECKING:
@@ -58,15 +59,7 @@ def register(subparsers: Any) -> None:
 
 
 def _jsonl_documents(lines: Iterable[tuple[int, str]], source: str) -> Iterator[InputDocument]:
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(source, number, f"invalid JSON: {error}") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(source, number, f"expected a JSON object, found {type(record).__name__}")
+    for number, record in json_objects(lines, source):
         if "text" not in record:
             raise DataFormatError(source, number, f"missing field 'text' (fields found: {sorted(record)})")
         if not isinstance(record["text"], str):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from khabar.errors import DataFormatError
 
-__all__ = ["atomic_write_text", "read_lines", "read_text", "split_source"]
+__all__ = ["atomic_write_text", "json_objects", "read_lines", "read_text", "split_source"]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -75,3 +76,17 @@ def atomic_write_text(path: str | Path, chunks: Iterable[str]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def json_objects(lines: Iterable[tuple[int, str]], source: str | Path) -> Iterator[tuple[int, dict]]:
+    """`(line_number, object)` for each non-blank JSONL line; bad JSON or a non-object names the line."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataFormatError(source, number, f"invalid JSON: {error}") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(source, number, f"expected a JSON object, found {type(record).__name__}")
+        yield number, record

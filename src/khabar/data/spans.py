@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from khabar.data.io import atomic_write_text, read_lines, split_source
+from khabar.data.io import atomic_write_text, json_objects, read_lines, split_source
 from khabar.data.tags import entity_spans
 from khabar.errors import DataFormatError
 from khabar.text import Span, split_words
@@ -114,13 +114,7 @@ def read_span_jsonl(path: str | Path) -> list[SpanDocument]:
     path = Path(path)
     documents: list[SpanDocument] = []
     first_line: dict[str, int] = {}
-    for number, line in read_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(path, number, f"invalid JSON: {error}") from None
+    for number, record in json_objects(read_lines(path), path):
         document = _parse_document(record, path, number)
         if document.id in first_line:
             raise DataFormatError(path, number, f"id {document.id!r} repeats line {first_line[document.id]}")

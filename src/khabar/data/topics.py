@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from khabar.data.io import read_lines, read_text
+from khabar.data.io import json_objects, read_lines, read_text
 from khabar.errors import DataFormatError
 
 __all__ = ["TopicDocument", "is_multi_label", "read_topics"]
@@ -107,15 +106,7 @@ def _json_label_field(record: dict[str, Any], label_column: str | None, where: t
 
 def _jsonl_records(path: Path, text_column: str | None, label_column: str | None) -> Iterator[_Raw]:
     text_key = text_column or "text"
-    for number, line in read_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(path, number, f"invalid JSON: {error}") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(path, number, f"expected a JSON object, found {type(record).__name__}")
+    for number, record in json_objects(read_lines(path), path):
         if text_key not in record:
             raise DataFormatError(path, number, f"missing field {text_key!r} (fields found: {sorted(record)})")
         label_key = _json_label_field(record, label_column, (path, number))
