@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from khabar.constrained import constrained_tag_indices
 from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, packed_sentence_windows, text_windows
 
 __all__ = [
@@ -118,8 +119,12 @@ def predict_word_labels(
     return [tables[0][start : start + count] for start, count in zip(starts, counts, strict=True)]
 
 
-def tags_from_probabilities(probabilities: Sequence[torch.Tensor], labels: Sequence[str]) -> list[list[str]]:
-    """The most probable label of every word, per sentence."""
+def tags_from_probabilities(
+    probabilities: Sequence[torch.Tensor], labels: Sequence[str], *, constrained: bool = True
+) -> list[list[str]]:
+    """Word labels per sentence: the most probable valid tag sequence (`constrained`), or each word's argmax."""
+    if constrained:
+        return [[labels[i] for i in constrained_tag_indices(table.numpy(), labels)] for table in probabilities]
     return [[labels[i] for i in table.argmax(dim=-1).tolist()] for table in probabilities]
 
 

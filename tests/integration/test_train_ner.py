@@ -111,3 +111,17 @@ def test_bad_override_is_rejected_before_any_work(tmp_path, capsys):
     assert status == 2
     assert "training.epochs" in capsys.readouterr().err
     assert not (tmp_path / "config.yaml").exists()
+
+
+def test_without_a_dev_split_every_epoch_is_kept_and_test_is_still_scored(offline_backbone, tmp_path):
+    sample = REPO / "src" / "khabar" / "data" / "sample" / "ner.conll"
+    overrides = ["data.dev_fraction=0", "data.max_train_examples=16", f"data.test={sample}",
+                 "data.max_eval_examples=12"]
+    result = train(load_config(TINY, overrides, output_dir=str(tmp_path)))
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history == [{"epoch": 1, "step": 2}, {"epoch": 2, "step": 4}]
+    assert result.best_score is None
+    best, last = load_file(result.best_dir / "model.safetensors"), load_file(result.last_dir / "model.safetensors")
+    assert all(torch.equal(best[name], last[name]) for name in best)
+    assert read_metadata(result.best_dir).training_data["dev_sentences"] == 0
+    assert "f1" in json.loads((tmp_path / "test_metrics.json").read_text())

@@ -63,3 +63,50 @@ def test_window_pooling_mean_and_max():
     torch.testing.assert_close(pool_windows(logits, owners, 2, "max"), torch.tensor([[3.0, 0.0], [5.0, 5.0]]))
     with pytest.raises(ValueError, match="pooling"):
         pool_windows(logits, owners, 2, "median")
+
+
+MEAN_HEAD_RELOAD = """
+import sys, torch
+import khabar.modeling  # registers the head with the Auto classes, as every khabar loader does
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+folder = sys.argv[1]
+model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+tokenizer = AutoTokenizer.from_pretrained(folder)
+batch = tokenizer(["مباراة كرة القدم في الدوري", "قمة"], padding=True, return_tensors="pt")
+with torch.inference_mode():
+    padded = model(**batch).logits
+    alone = model(**tokenizer(["قمة"], return_tensors="pt")).logits
+print(type(model).__name__, torch.allclose(padded[1], alone[0], atol=1e-5))
+"""
+
+
+def test_mean_pooling_head_reloads_in_a_fresh_process_and_ignores_padding(offline_backbone, tmp_path):
+    import subprocess
+    import sys
+
+    config = load_config(TINY, ["data.max_train_examples=8", "training.epochs=1"], output_dir=str(tmp_path))
+    result = train(config)
+    assert json.loads((result.best_dir / "config.json").read_text())["model_type"] == "khabar_mean_pooling_bert"
+    output = subprocess.run(
+        [sys.executable, "-c", MEAN_HEAD_RELOAD, str(result.best_dir)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert output[-2:] == ["MeanPoolingBertForSequenceClassification", "True"]
+
+
+def test_cls_head_uses_the_architectures_own_classifier_and_mean_needs_bert(offline_backbone, tmp_path):
+    from transformers import BertForSequenceClassification
+
+    from khabar.errors import ConfigError
+    from khabar.training.topics import TopicTask
+
+    task = TopicTask(load_config(TINY, ["model.classifier_pooling=cls"], output_dir=str(tmp_path)))
+    assert type(task.build_model()) is BertForSequenceClassification
+    config_file = offline_backbone / "config.json"
+    other = tmp_path / "electra"
+    other.mkdir()
+    settings = json.loads(config_file.read_text())
+    (other / "config.json").write_text(json.dumps({**settings, "model_type": "electra", "embedding_size": 384}))
+    task.backbone_path = other
+    task.config.model.classifier_pooling = "mean"
+    with pytest.raises(ConfigError, match="classifier_pooling: mean needs a BERT-architecture backbone"):
+        task.build_model()

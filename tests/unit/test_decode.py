@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from khabar.inference import Entity, Topic, best_labels, decode_entities, decode_topics
+from khabar.inference.decode import word_labels
 from khabar.text import split_words
 
 TEXT = "قال فوميو كيشيدا إن اليابان والصين"  # 6 words
@@ -129,3 +130,18 @@ def test_single_label_topic_is_the_top_one():
 def test_topic_probabilities_must_match_labels():
     with pytest.raises(ValueError, match="2 probabilities for 3 labels"):
         decode_topics([0.1, 0.2], ["a", "b", "c"], multi_label=True)
+
+
+LABELS = ["O", "B-LOC", "I-LOC"]
+
+
+def test_constrained_word_labels_decode_each_sentence_on_its_own():
+    # Word 2 opens the second sentence with I-LOC: valid after word 1's B-LOC only inside one sentence.
+    table = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.35, 0.55]])
+    assert word_labels(table, LABELS, [(0, 3)])[0] == ["O", "B-LOC", "I-LOC"]
+    tags, scores = word_labels(table, LABELS, [(0, 2), (2, 3)])
+    assert tags == ["O", "B-LOC", "B-LOC"]
+    assert scores == pytest.approx([0.8, 0.8, 0.35])  # the probability of the label chosen, not of the argmax
+    assert word_labels(table, LABELS, [(0, 2), (2, 3)], "argmax")[0] == ["O", "B-LOC", "I-LOC"]
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        word_labels(table, LABELS, [(0, 3)], "beam")

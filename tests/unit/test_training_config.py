@@ -52,6 +52,9 @@ def test_unknown_key_is_an_error_that_lists_known_keys(tmp_path, monkeypatch):
         ("training.freeze_word_embeddings=maybe", "expected true or false"),
         ("model.normalization.unify_hamza=true", "unify_hamza"),
         ("epochs", "section.key=value"),
+        ("model.attention_dropout=1.5", "model.attention_dropout must be in"),
+        ("model.classifier_pooling=max", "not one of"),
+        ("data.dev_fraction=1.0", "data.dev_fraction must be in"),
     ],
 )
 def test_bad_values_are_rejected(tmp_path, monkeypatch, override, message):
@@ -88,3 +91,12 @@ def test_every_shipped_experiment_config_validates(path, monkeypatch):
     monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
     config = load_config(path)
     assert config.task == path.parent.name
+
+
+def test_zero_dev_fraction_trains_on_all_of_train_and_forbids_early_stopping(tmp_path, monkeypatch):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    config = load_config(write(tmp_path, MINIMAL), ["data.dev_fraction=0"])
+    assert not config.has_dev
+    assert load_config(write(tmp_path, MINIMAL)).has_dev
+    with pytest.raises(ConfigError, match="early_stopping_patience needs a dev split"):
+        load_config(write(tmp_path, MINIMAL), ["data.dev_fraction=0", "training.early_stopping_patience=2"])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from khabar.data.io import json_objects
 from khabar.errors import DataFormatError, KhabarError
+from khabar.options import DECODINGS, PRECISIONS
 
 if TYPE_CHECKING:
     from khabar.inference import Document
@@ -49,7 +50,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AMX, and GPUs)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto (default): bf16 where the hardware has native bf16 (AMX, AVX512-BF16, GPUs), "
+                             "else fp32")
+    parser.add_argument("--decoding", choices=DECODINGS, default="constrained",
+                        help="NER tags: constrained (default; the best valid sequence) or argmax (each word alone)")
     parser.add_argument(
         "--pack-sentences", action=argparse.BooleanOptionalAction, default=None,
         help="pack whole sentences into windows, or read each sentence alone (default: the NER checkpoint's "
@@ -124,7 +129,8 @@ def _run(args: argparse.Namespace) -> int:
 
     analyzer = Analyzer.load(
         ner=args.ner, topics=args.topics, device=args.device, quantize=args.quantize,
-        batch_size=args.batch_size, pack_sentences=args.pack_sentences, bf16=args.bf16,
+        batch_size=args.batch_size, pack_sentences=args.pack_sentences, precision=args.precision,
+        decoding=args.decoding,
     )
     results = analyzer.analyze_many((d.text for d in documents), progress=len(documents) > 1)
 

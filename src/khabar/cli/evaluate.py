@@ -8,6 +8,7 @@ import sys
 
 from khabar.evaluation import evaluate, format_report, parse_label_map, write_errors, write_report
 from khabar.evaluation.runner import FORMATS
+from khabar.options import DECODINGS
 
 __all__ = ["register", "run_evaluate"]
 
@@ -32,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threshold", type=float, help="multi-label topics: one threshold for every label")
     parser.add_argument("--max-windows", type=int, metavar="N",
                         help="topics: read only the first N windows of each document (ablation; default all)")
+    parser.add_argument("--decoding", choices=DECODINGS,
+                        help="NER: constrained (default; the best valid tag sequence) or argmax (each word alone)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
@@ -44,7 +47,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(
         args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
         threshold=args.threshold, batch_size=args.batch_size, device=args.device, worst=args.worst,
-        progress=args.progress, max_windows=args.max_windows,
+        progress=args.progress, max_windows=args.max_windows, decoding=args.decoding,
     )
     print(format_report(report))
     if args.output:

@@ -35,6 +35,7 @@ from khabar.evaluation.report import EvaluationReport
 from khabar.evaluation.span_metrics import DocumentMatch, match_documents, span_scores
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label
 from khabar.inference import Analyzer, load_checkpoint
+from khabar.options import DECODINGS
 from khabar.predict import predict_documents, predict_word_labels, tags_from_probabilities
 
 __all__ = [
@@ -187,6 +188,7 @@ def evaluate_ner_conll(
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool = False,
+    decoding: str = "constrained",
 ) -> EvaluationReport:
     """Score an NER checkpoint on a CoNLL file: every word of every sentence, windowed as in training.
 
@@ -205,9 +207,10 @@ def evaluate_ner_conll(
         checkpoint.model, checkpoint.words, [s.words for s in sentences], stride=metadata.stride,
         batch_size=batch_size, device=device, progress=progress, pack=metadata.context == "packed",
     )
-    predicted = tags_from_probabilities(probabilities, checkpoint.labels)
+    predicted = tags_from_probabilities(probabilities, checkpoint.labels, constrained=decoding == "constrained")
     settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
-                "stride": metadata.stride, "normalization": metadata.normalization, "context": metadata.context}
+                "stride": metadata.stride, "normalization": metadata.normalization, "context": metadata.context,
+                "decoding": decoding}
     return ner_conll_report(
         sentences, predicted, metadata.labels, label_map=label_map, model=_model_info(checkpoint.path, metadata),
         data=_data_info(data), settings=settings,
@@ -303,6 +306,7 @@ def evaluate_ner_spans(
     worst: int = 10,
     device: str | torch.device | None = None,
     progress: bool = False,
+    decoding: str = "constrained",
 ) -> EvaluationReport:
     """Score an NER checkpoint on raw documents with the full Analyzer (normalisation, sentences, offsets)."""
     documents = read_span_jsonl(data)
@@ -311,12 +315,13 @@ def evaluate_ner_spans(
     reconcile_labels({e.label for d in documents for e in d.entities}, entity_types_or_bare(metadata.labels),
                      label_map)
     device = _device(device)
-    analyzer = Analyzer.load(ner=folder, device=device, batch_size=batch_size)
+    analyzer = Analyzer.load(ner=folder, device=device, batch_size=batch_size, decoding=decoding)
     analysed = list(analyzer.analyze_many([d.text for d in documents], progress=progress))
     predicted = [[CharEntity(e.start, e.end, e.label) for e in doc.entities] for doc in analysed]
     scores = [[e.score for e in doc.entities] for doc in analysed]
     settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
-                "stride": metadata.stride, "normalization": metadata.normalization, "worst": worst}
+                "stride": metadata.stride, "normalization": metadata.normalization, "worst": worst,
+                "decoding": decoding}
     return ner_spans_report(
         documents, predicted, metadata.labels, scores=scores, label_map=label_map, worst=worst,
         model=_model_info(folder, metadata), data=_data_info(data), settings=settings,
@@ -479,6 +484,7 @@ def evaluate(
     worst: int = 10,
     progress: bool = False,
     max_windows: int | None = None,
+    decoding: str | None = None,
 ) -> EvaluationReport:
     """Score `model` on `data` in the given format (`auto`: from the checkpoint's task and the file's extension)."""
     if format not in FORMATS:
@@ -489,15 +495,20 @@ def evaluate(
     if format == "auto":
         format = detect_format(data, metadata.task)
     if format == "topics":
+        if decoding is not None:
+            raise ConfigError("--decoding applies to NER models; topics are decided by thresholds or argmax")
         return evaluate_topics(model, data, threshold=threshold, label_map=label_map, batch_size=batch_size,
                                device=device, progress=progress, max_windows=max_windows)
+    decoding = decoding or "constrained"
+    if decoding not in DECODINGS:
+        raise ConfigError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
     if max_windows is not None:
         raise ConfigError("--max-windows applies to topic models; NER reads every word of every sentence")
     if threshold is not None:
-        raise ConfigError("--threshold applies to topic models; NER takes the most probable tag of each word")
+        raise ConfigError("--threshold applies to topic models; NER decodes tags (see --decoding)")
     if format == "spans":
         return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst,
-                                  device=device, progress=progress)
+                                  device=device, progress=progress, decoding=decoding)
     return evaluate_ner_conll(model, data, label_map=label_map, batch_size=batch_size, device=device,
-                              progress=progress)
+                              progress=progress, decoding=decoding)
 

@@ -6,11 +6,14 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from khabar.constrained import constrained_tag_indices
 from khabar.data.tags import entity_spans, to_iob2
 from khabar.inference.document import Entity, Topic
+from khabar.options import DECODINGS
 from khabar.text import Span
 
-__all__ = ["best_labels", "decode_entities", "decode_topics"]
+__all__ = ["DECODINGS", "best_labels", "decode_entities", "decode_topics", "word_labels"]
+
 
 
 def best_labels(probabilities: torch.Tensor, labels: Sequence[str]) -> tuple[list[str], list[float]]:
@@ -25,6 +28,30 @@ def best_labels(probabilities: torch.Tensor, labels: Sequence[str]) -> tuple[lis
         )
     scores, indices = probabilities.max(dim=-1)
     return [labels[index] for index in indices.tolist()], scores.tolist()
+
+
+def word_labels(
+    probabilities: torch.Tensor,
+    labels: Sequence[str],
+    groups: Sequence[tuple[int, int]],
+    decoding: str = "constrained",
+) -> tuple[list[str], list[float]]:
+    """Each word's label and that label's probability, from a [words, labels] table.
+
+    `constrained` takes, per group (sentence), the most probable sequence that is valid in the label
+    scheme (see `khabar.constrained`); `argmax` takes each word's most probable label on its own.
+    """
+    if decoding == "argmax":
+        return best_labels(probabilities, labels)
+    if decoding != "constrained":
+        raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+    best_labels(probabilities[:0], labels)  # the same shape check
+    indices = [0] * probabilities.shape[0]
+    table = probabilities.numpy()
+    for start, end in groups:
+        indices[start:end] = constrained_tag_indices(table[start:end], labels)
+    chosen = probabilities.gather(1, torch.tensor(indices, dtype=torch.long).unsqueeze(1)).squeeze(1)
+    return [labels[i] for i in indices], chosen.tolist()
 
 
 def decode_entities(

@@ -49,8 +49,8 @@ class DataConfig:
     multi_label: bool | None = None
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.dev_fraction < 1.0:
-            raise ConfigError(f"data.dev_fraction must be in (0, 1), got {self.dev_fraction}")
+        if not 0.0 <= self.dev_fraction < 1.0:
+            raise ConfigError(f"data.dev_fraction must be in [0, 1), got {self.dev_fraction}")
         for name in ("max_train_examples", "max_eval_examples"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -69,7 +69,15 @@ class ModelConfig:
     context: Literal["sentence", "packed"] = "sentence"
     normalization: dict[str, bool] = field(default_factory=dict)
     dropout: float | None = None
+    # Attention-probability dropout; None keeps `dropout` (or the backbone's own). 0.0 lets PyTorch's fused
+    # scaled-dot-product attention run in training: on CPU, attention dropout forces the unfused path, whose
+    # forward pass is about 2.5x slower on 256-token windows.
+    attention_dropout: float | None = None
+    # Topics: how window logits become an article's logits (mean or max over windows) ...
     pooling: Literal["mean", "max"] = "mean"
+    # ... and what the classifier reads inside a window: the masked mean of the last layer (BERT-architecture
+    # backbones; `khabar.modeling`) or the first token through the architecture's own head (any encoder).
+    classifier_pooling: Literal["mean", "cls"] = "mean"
     max_windows: int | None = None
 
     def __post_init__(self) -> None:
@@ -79,8 +87,10 @@ class ModelConfig:
             raise ConfigError(
                 f"model.stride must be in [0, max_length/2) = [0, {self.max_length // 2}), got {self.stride}"
             )
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "attention_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ConfigError(f"model.{name} must be in [0, 1), got {value}")
         if self.max_windows is not None and self.max_windows < 1:
             raise ConfigError(f"model.max_windows must be >= 1, got {self.max_windows}")
         from khabar.text import NormalizationConfig
@@ -143,6 +153,15 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     output_dir: str = "runs/experiment"
+
+    def __post_init__(self) -> None:
+        if self.data.dev is None and self.data.dev_fraction == 0 and self.training.early_stopping_patience:
+            raise ConfigError("training.early_stopping_patience needs a dev split (data.dev or data.dev_fraction > 0)")
+
+    @property
+    def has_dev(self) -> bool:
+        """False when training on all of train with no dev split: the last epoch is then the kept model."""
+        return self.data.dev is not None or self.data.dev_fraction > 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

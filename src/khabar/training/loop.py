@@ -54,9 +54,16 @@ def total_optimizer_steps(config: TrainingConfig, batches_per_epoch: int) -> int
     return min(steps, config.max_steps) if config.max_steps else steps
 
 
-def _evaluate(parts: LoopParts) -> tuple[dict[str, Any], bool, bool]:
-    """Evaluate on dev; returns (metrics, is_best, patience_exhausted) and updates the loop state."""
+def _evaluate(parts: LoopParts, has_dev: bool) -> tuple[dict[str, Any], bool, bool]:
+    """Evaluate on dev; returns (metrics, is_best, patience_exhausted) and updates the loop state.
+
+    Without a dev split there is nothing to select on: every checkpoint is the newest, so it counts as best.
+    """
     state, config = parts.state, parts.config
+    if not has_dev:
+        state.best_step = state.global_step
+        state.history.append({"epoch": state.epoch, "step": state.global_step})
+        return {}, True, False
     metrics = parts.task.evaluate(parts.model, parts.accelerator, "dev")
     score = float(metrics[parts.task.metric_name])
     is_best = state.best_score is None or score > state.best_score
@@ -74,7 +81,9 @@ def _flat_scores(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
-def train_while_improving(parts: LoopParts, on_log: Callable[[dict[str, float], int], None]) -> Iterator[StepInfo]:
+def train_while_improving(
+    parts: LoopParts, on_log: Callable[[dict[str, float], int], None], *, has_dev: bool = True
+) -> Iterator[StepInfo]:
     """Yield a StepInfo per optimiser step from `parts.state` onward, until epochs, max_steps or patience end it."""
     accelerator, config, state = parts.accelerator, parts.config, parts.state
     total = total_optimizer_steps(config, len(parts.sampler))
@@ -113,13 +122,14 @@ def train_while_improving(parts: LoopParts, on_log: Callable[[dict[str, float], 
             # Token-capped batching may vary the batch count between epochs: ask the loader, don't count.
             epoch_end = accelerator.gradient_state.end_of_dataloader
             out_of_steps = config.max_steps is not None and state.global_step >= config.max_steps
-            due = config.eval_every_steps is not None and state.global_step % config.eval_every_steps == 0
+            due = has_dev and config.eval_every_steps is not None and state.global_step % config.eval_every_steps == 0
             if epoch_end:
                 state.epoch = epoch + 1
             metrics, is_best, patience_out = None, False, False
             if epoch_end or out_of_steps or due:
-                metrics, is_best, patience_out = _evaluate(parts)
-                on_log({f"dev/{k}": v for k, v in _flat_scores(metrics).items()}, state.global_step)
+                metrics, is_best, patience_out = _evaluate(parts, has_dev)
+                if metrics:
+                    on_log({f"dev/{k}": v for k, v in _flat_scores(metrics).items()}, state.global_step)
                 parts.model.train()
             stop = out_of_steps or patience_out
             yield StepInfo(epoch, state.global_step, loss.item(), learning_rate, metrics, is_best, epoch_end, stop)

@@ -33,11 +33,19 @@ from khabar.training.splits import load_train_dev, training_data_record
 __all__ = ["NerTask", "dropout_overrides"]
 
 
-def dropout_overrides(dropout: float | None) -> dict[str, float]:
-    """Config keys that set an encoder's dropout, for BERT-like configs."""
-    if dropout is None:
-        return {}
-    return {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout, "classifier_dropout": dropout}
+def dropout_overrides(dropout: float | None, attention_dropout: float | None = None) -> dict[str, float]:
+    """Config keys that set an encoder's dropout, for BERT-like configs.
+
+    >>> dropout_overrides(0.2, attention_dropout=0.0)
+    {'hidden_dropout_prob': 0.2, 'classifier_dropout': 0.2, 'attention_probs_dropout_prob': 0.0}
+    """
+    overrides: dict[str, float] = {}
+    if dropout is not None:
+        overrides = {"hidden_dropout_prob": dropout, "classifier_dropout": dropout,
+                     "attention_probs_dropout_prob": dropout}
+    if attention_dropout is not None:
+        overrides["attention_probs_dropout_prob"] = attention_dropout
+    return overrides
 
 
 def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) -> None:
@@ -91,7 +99,7 @@ class NerTask:
             num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)),
             label2id={label: i for i, label in enumerate(self.labels)},
-            **dropout_overrides(self.config.model.dropout),
+            **dropout_overrides(self.config.model.dropout, self.config.model.attention_dropout),
         )
 
     def train_lengths(self) -> list[int]:

@@ -125,7 +125,10 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     accelerator.init_trackers("khabar", config=_tracker_config(config))
     parts = LoopParts(accelerator, task, model, optimizer, scheduler, dataloader, sampler, config.training, state)
     started = time.perf_counter()
-    for info in train_while_improving(parts, lambda values, step: accelerator.log(values, step=step)):
+    def log(values: dict[str, float], step: int) -> None:
+        accelerator.log(values, step=step)
+
+    for info in train_while_improving(parts, log, has_dev=config.has_dev):
         if info.metrics is None:
             continue
         if accelerator.is_main_process:

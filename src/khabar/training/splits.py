@@ -19,6 +19,8 @@ def load_train_dev(data: DataConfig, read: Callable[[str], list[T]]) -> tuple[li
     train = read(data.train)
     if data.dev:
         dev = read(data.dev)
+    elif data.dev_fraction == 0:
+        dev = []  # train on all of train; the loop then keeps the last epoch (see `khabar.training.loop`)
     else:
         train, dev = split_dev(train, fraction=data.dev_fraction, seed=data.dev_seed, method=data.dev_selection)
     if data.max_train_examples:
@@ -32,7 +34,10 @@ def training_data_record(data: DataConfig, train_count: int, dev_count: int, uni
     """What `khabar.json` says about the training data: paths, how dev was made, a fingerprint, counts."""
     return {
         "train": data.train,
-        "dev": data.dev or f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})",
+        "dev": data.dev or (
+            f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})"
+            if data.dev_fraction else "none: all of train, last epoch kept"
+        ),
         "sha256": file_fingerprint([p for p in (data.train, data.dev) if p]),
         f"train_{unit}": train_count,
         f"dev_{unit}": dev_count,

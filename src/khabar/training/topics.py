@@ -9,15 +9,16 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from khabar import __version__
 from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata
 from khabar.data import TopicDocument, is_multi_label, read_topics
-from khabar.errors import CheckpointError
+from khabar.errors import CheckpointError, ConfigError
 from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label, tune_thresholds
 from khabar.features import TokenWindow, WordTokenizer, collate, text_windows
+from khabar.modeling import MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification
 from khabar.predict import pool_windows, predict_documents
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
@@ -66,14 +67,24 @@ class TopicTask:
         return torch.tensor([index[doc.labels[0]] for doc in docs], dtype=torch.long)
 
     def build_model(self) -> torch.nn.Module:
-        return AutoModelForSequenceClassification.from_pretrained(
-            self.backbone_path,
-            num_labels=len(self.labels),
-            id2label=dict(enumerate(self.labels)),
-            label2id={label: i for i, label in enumerate(self.labels)},
-            problem_type="multi_label_classification" if self.multi_label else "single_label_classification",
-            **dropout_overrides(self.config.model.dropout),
-        )
+        model = self.config.model
+        settings = {
+            "num_labels": len(self.labels),
+            "id2label": dict(enumerate(self.labels)),
+            "label2id": {label: i for i, label in enumerate(self.labels)},
+            "problem_type": "multi_label_classification" if self.multi_label else "single_label_classification",
+            **dropout_overrides(model.dropout, model.attention_dropout),
+        }
+        if model.classifier_pooling == "cls":
+            return AutoModelForSequenceClassification.from_pretrained(self.backbone_path, **settings)
+        backbone_type = AutoConfig.from_pretrained(self.backbone_path).model_type
+        if backbone_type not in ("bert", MeanPoolingBertConfig.model_type):
+            raise ConfigError(
+                f"model.classifier_pooling: mean needs a BERT-architecture backbone; {model.backbone} is "
+                f"{backbone_type!r}: set model.classifier_pooling: cls to use its own classification head"
+            )
+        config = MeanPoolingBertConfig.from_pretrained(self.backbone_path, **settings)
+        return MeanPoolingBertForSequenceClassification.from_pretrained(self.backbone_path, config=config)
 
     def train_lengths(self) -> list[int]:
         return [sum(len(w) for w in windows) for windows in self.train_windows]

@@ -1,0 +1,10 @@
+"""Names of inference choices, kept free of heavy imports so that command-line parsers can list them."""
+
+from __future__ import annotations
+
+__all__ = ["DECODINGS", "PRECISIONS"]
+
+# NER tags from word probabilities: the most probable valid tag sequence, or each word's argmax.
+DECODINGS = ("constrained", "argmax")
+# auto: bf16 where the hardware multiplies it natively, else fp32. int8: dynamic quantisation (CPU).
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
