@@ -1,7 +1,7 @@
 """Analyzer speed, memory and int8 accuracy against the Hugging Face token-classification pipeline.
 
 Both run on the same NER checkpoint and the same documents (the news-topics test articles, title + text)
-in one process, each after a warm-up: khabar's `Analyzer.analyze_many` (fp32, bf16 autocast, int8, and fp32
+in one process, each after a warm-up: khabar's `Analyzer.analyze_many` (its default, fp32, bf16, int8, and fp32
 with the other window context) and `pipeline("token-classification", aggregation_strategy="first", stride=S)`
 (fp32, and with bf16 weights). Tokens are counted
 at the model's forward (non-padding input tokens, special tokens included), so both sides are counted
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import contextlib
-import functools
 import json
 import os
 import platform
@@ -40,8 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("KHABAR_DATA_DIR", REPO.parent / "shared" / "data"))
 # khabar serves the window context recorded in the checkpoint; "other_context" is the other one (sentences
 # packed into windows for a sentence-context checkpoint, one sentence per window for a packed one).
+# khabar_default is `Analyzer.load()` with no options (precision "auto": bf16 on CPUs with AMX/AVX512-BF16).
 CONFIGS = (
-    "khabar_fp32", "khabar_bf16", "khabar_int8", "khabar_fp32_other_context", "pipeline_fp32", "pipeline_bf16"
+    "khabar_default", "khabar_fp32", "khabar_bf16", "khabar_int8", "khabar_fp32_other_context", "pipeline_fp32",
+    "pipeline_bf16",
 )
 KHABAR_CONFIGS = tuple(name for name in CONFIGS if name.startswith("khabar"))
 WARMUP_DOCUMENTS = 8
@@ -52,7 +53,7 @@ Key = tuple[str, int, int]  # (label, start, end)
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ner", default=str(REPO / "runs" / "ner-anercorp-offline-a" / "best"))
+    parser.add_argument("--ner", default=str(REPO / "runs" / "ner-anercorp-offline" / "best"))
     parser.add_argument("--data", default=str(DATA_DIR / "news-topics" / "test.jsonl"))
     parser.add_argument("--anercorp-test", default=str(DATA_DIR / "anercorp" / "test.txt"))
     parser.add_argument("--limit", type=int, help="analyse only the first N documents")
@@ -116,12 +117,10 @@ class Runner:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def khabar_runner(
-    name: str, checkpoint: str, batch_size: int, *, quantize: bool, bf16: bool, other_context: bool
-) -> Runner:
+def khabar_runner(name: str, checkpoint: str, batch_size: int, *, precision: str, other_context: bool) -> Runner:
     from khabar import Analyzer
 
-    analyzer = Analyzer.load(ner=checkpoint, quantize=quantize, bf16=bf16, batch_size=batch_size)
+    analyzer = Analyzer.load(ner=checkpoint, precision=precision, batch_size=batch_size)
     if other_context:
         analyzer.pack_sentences = not analyzer.pack_sentences
 
@@ -129,7 +128,7 @@ def khabar_runner(
         return [[e.to_dict() for e in d.entities] for d in analyzer.analyze_many(documents, batch_size=batch_size)]
 
     info = {"max_length": analyzer.ner.metadata.max_length, "stride": analyzer.ner.metadata.stride,
-            "context": "packed" if analyzer.pack_sentences else "sentence"}
+            "context": "packed" if analyzer.pack_sentences else "sentence", "precision": analyzer.precision}
     return Runner(name, analyzer.ner.model, analyse, info)
 
 
@@ -167,9 +166,9 @@ def pipeline_runner(checkpoint: str, batch_size: int, *, bf16: bool) -> Runner:
 def build_runner(name: str, args: argparse.Namespace) -> Runner:
     if name.startswith("pipeline"):
         return pipeline_runner(args.ner, args.batch_size, bf16=name == "pipeline_bf16")
+    precision = {"khabar_int8": "int8", "khabar_bf16": "bf16", "khabar_default": "auto"}.get(name, "fp32")
     return khabar_runner(
-        name, args.ner, args.batch_size, quantize=name == "khabar_int8", bf16=name == "khabar_bf16",
-        other_context=name == "khabar_fp32_other_context",
+        name, args.ner, args.batch_size, precision=precision, other_context=name == "khabar_fp32_other_context"
     )
 
 
@@ -292,22 +291,19 @@ def agreement(
     return counts
 
 
-def anercorp_f1(
-    checkpoint: str, test_path: str, batch_size: int, limit: int | None, *, quantize: bool, bf16: bool
-) -> dict:
+def anercorp_f1(checkpoint: str, test_path: str, batch_size: int, limit: int | None, *, precision: str) -> dict:
     """Entity F1 (seqeval default mode) on ANERcorp test sentences, the way training scores its test split."""
     from khabar.data import read_conll
     from khabar.evaluation import score_entities
     from khabar.inference import load_checkpoint
     from khabar.predict import predict_word_labels, tags_from_probabilities
 
-    loaded = load_checkpoint(checkpoint, "ner", quantize=quantize)
+    loaded = load_checkpoint(checkpoint, "ner", precision=precision)
     sentences = read_conll(test_path)[:limit] if limit else read_conll(test_path)
     start = time.perf_counter()
     probabilities = predict_word_labels(
         loaded.model, loaded.words, [s.words for s in sentences], stride=loaded.metadata.stride,
         batch_size=batch_size, pack=loaded.metadata.context == "packed",
-        autocast=functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext,
     )
     seconds = time.perf_counter() - start
     scores = score_entities([list(s.tags) for s in sentences], tags_from_probabilities(probabilities, loaded.labels))
@@ -393,8 +389,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
         result["memory"] = {name: measure_memory(name, argv) for name in CONFIGS}
     if not args.skip_f1:
         f1 = {
-            name: anercorp_f1(args.ner, args.anercorp_test, args.batch_size, args.f1_limit,
-                              quantize=name == "int8", bf16=name == "bf16")
+            name: anercorp_f1(args.ner, args.anercorp_test, args.batch_size, args.f1_limit, precision=name)
             for name in ("fp32", "bf16", "int8")
         }
         f1["bf16_minus_fp32"] = round(f1["bf16"]["f1"] - f1["fp32"]["f1"], 4)

@@ -55,8 +55,8 @@ def test_loss_falls_while_training(offline_backbone, tmp_path):
     losses: list[float] = []
     original = run_module.train_while_improving
 
-    def recording(parts, on_log):
-        for info in original(parts, on_log):
+    def recording(parts, on_log, **options):
+        for info in original(parts, on_log, **options):
             losses.append(info.loss)
             yield info
 
