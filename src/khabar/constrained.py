@@ -15,8 +15,9 @@ from functools import lru_cache
 import numpy as np
 
 from khabar.data.tags import split_tag
+from khabar.options import DECODINGS
 
-__all__ = ["allowed_transitions", "constrained_tag_indices"]
+__all__ = ["allowed_transitions", "constrained_tag_indices", "decode_tag_indices"]
 
 
 def _may_follow(previous: tuple[str, str], current: tuple[str, str], bioes: bool) -> bool:
@@ -50,7 +51,7 @@ def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray
 def constrained_tag_indices(probabilities: np.ndarray, labels: Sequence[str]) -> list[int]:
     """Label indices of the most probable valid sequence for a [words, labels] probability table.
 
-    >>> table = np.array([[0.6, 0.1, 0.3], [0.2, 0.1, 0.7]])  # argmax would be O, I-LOC
+    >>> table = np.array([[0.5, 0.4, 0.1], [0.2, 0.1, 0.7]])  # argmax would be O, I-LOC
     >>> constrained_tag_indices(table, ["O", "B-LOC", "I-LOC"])
     [1, 2]
     """
@@ -72,3 +73,16 @@ def constrained_tag_indices(probabilities: np.ndarray, labels: Sequence[str]) ->
     for word in range(words - 1, 0, -1):
         path.append(int(back[word, path[-1]]))
     return path[::-1]
+
+
+def decode_tag_indices(probabilities: np.ndarray, labels: Sequence[str], decoding: str = "constrained") -> list[int]:
+    """Label indices of one sentence's [words, labels] table: `constrained` (Viterbi) or `argmax` word by word.
+
+    >>> decode_tag_indices(np.array([[0.6, 0.1, 0.3], [0.2, 0.1, 0.7]]), ["O", "B-LOC", "I-LOC"], "argmax")
+    [0, 2]
+    """
+    if decoding == "constrained":
+        return constrained_tag_indices(probabilities, labels)
+    if decoding == "argmax":
+        return probabilities.argmax(axis=1).tolist()
+    raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from khabar.constrained import constrained_tag_indices
+from khabar.constrained import decode_tag_indices
 from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, packed_sentence_windows, text_windows
 
 __all__ = [
@@ -120,12 +120,10 @@ def predict_word_labels(
 
 
 def tags_from_probabilities(
-    probabilities: Sequence[torch.Tensor], labels: Sequence[str], *, constrained: bool = True
+    probabilities: Sequence[torch.Tensor], labels: Sequence[str], *, decoding: str = "constrained"
 ) -> list[list[str]]:
-    """Word labels per sentence: the most probable valid tag sequence (`constrained`), or each word's argmax."""
-    if constrained:
-        return [[labels[i] for i in constrained_tag_indices(table.numpy(), labels)] for table in probabilities]
-    return [[labels[i] for i in table.argmax(dim=-1).tolist()] for table in probabilities]
+    """Word labels per sentence, decoded as `khabar.constrained.decode_tag_indices` says."""
+    return [[labels[i] for i in decode_tag_indices(table.numpy(), labels, decoding)] for table in probabilities]
 
 
 def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs: int, mode: str) -> torch.Tensor:

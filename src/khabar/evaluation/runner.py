@@ -207,7 +207,7 @@ def evaluate_ner_conll(
         checkpoint.model, checkpoint.words, [s.words for s in sentences], stride=metadata.stride,
         batch_size=batch_size, device=device, progress=progress, pack=metadata.context == "packed",
     )
-    predicted = tags_from_probabilities(probabilities, checkpoint.labels, constrained=decoding == "constrained")
+    predicted = tags_from_probabilities(probabilities, checkpoint.labels, decoding=decoding)
     settings = {"batch_size": batch_size, "device": str(device), "max_length": metadata.max_length,
                 "stride": metadata.stride, "normalization": metadata.normalization, "context": metadata.context,
                 "decoding": decoding}

@@ -21,9 +21,10 @@ from tqdm.auto import tqdm
 from khabar.data.tags import split_tag
 from khabar.errors import CheckpointError
 from khabar.features import TokenWindow, ner_windows
-from khabar.inference.decode import DECODINGS, decode_entities, decode_topics, word_labels
+from khabar.inference.decode import decode_entities, decode_topics, word_labels
 from khabar.inference.document import Document, TaggedWord, Topic
 from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_precision
+from khabar.options import DECODINGS
 from khabar.predict import predict_documents, predict_windows, word_probabilities
 from khabar.text import Span, split_sentences, split_words
 from khabar.text.normalize import FORMAT_MARKS

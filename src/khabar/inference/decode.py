@@ -6,26 +6,30 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from khabar.constrained import constrained_tag_indices
+from khabar.constrained import decode_tag_indices
 from khabar.data.tags import entity_spans, to_iob2
 from khabar.inference.document import Entity, Topic
-from khabar.options import DECODINGS
 from khabar.text import Span
 
-__all__ = ["DECODINGS", "best_labels", "decode_entities", "decode_topics", "word_labels"]
+__all__ = ["best_labels", "decode_entities", "decode_topics", "word_labels"]
 
+
+
+def _check_table(probabilities: torch.Tensor, labels: Sequence[str]) -> None:
+    if probabilities.dim() != 2 or probabilities.shape[1] != len(labels):
+        raise ValueError(
+            f"expected a [words, {len(labels)}] probability table, got shape {tuple(probabilities.shape)}"
+        )
 
 
 def best_labels(probabilities: torch.Tensor, labels: Sequence[str]) -> tuple[list[str], list[float]]:
     """The most probable label of each row of a [words, labels] table, and its probability.
 
-    >>> best_labels(torch.tensor([[0.2, 0.8], [0.9, 0.1]]), ["O", "B-LOC"])
-    (['B-LOC', 'O'], [0.800000011920929, 0.8999999761581543])
+    >>> tags, scores = best_labels(torch.tensor([[0.2, 0.8], [0.9, 0.1]]), ["O", "B-LOC"])
+    >>> tags, [round(score, 2) for score in scores]
+    (['B-LOC', 'O'], [0.8, 0.9])
     """
-    if probabilities.dim() != 2 or probabilities.shape[1] != len(labels):
-        raise ValueError(
-            f"expected a [words, {len(labels)}] probability table, got shape {tuple(probabilities.shape)}"
-        )
+    _check_table(probabilities, labels)
     scores, indices = probabilities.max(dim=-1)
     return [labels[index] for index in indices.tolist()], scores.tolist()
 
@@ -41,15 +45,11 @@ def word_labels(
     `constrained` takes, per group (sentence), the most probable sequence that is valid in the label
     scheme (see `khabar.constrained`); `argmax` takes each word's most probable label on its own.
     """
-    if decoding == "argmax":
-        return best_labels(probabilities, labels)
-    if decoding != "constrained":
-        raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
-    best_labels(probabilities[:0], labels)  # the same shape check
+    _check_table(probabilities, labels)
     indices = [0] * probabilities.shape[0]
     table = probabilities.numpy()
     for start, end in groups:
-        indices[start:end] = constrained_tag_indices(table[start:end], labels)
+        indices[start:end] = decode_tag_indices(table[start:end], labels, decoding)
     chosen = probabilities.gather(1, torch.tensor(indices, dtype=torch.long).unsqueeze(1)).squeeze(1)
     return [labels[i] for i in indices], chosen.tolist()
 

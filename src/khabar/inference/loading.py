@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +66,14 @@ def fast_bf16_available(device: str | torch.device) -> bool:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
+    return device.type == "cpu" and _cpu_has_native_bf16()
+
+
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
+    """Read once per process from /proc/cpuinfo (Linux); elsewhere fp32 is the safe answer."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:  # Linux; elsewhere fp32 is the safe answer
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
                 if line.startswith("flags"):
                     return bool(_NATIVE_BF16_CPU_FLAGS & set(line.split(":", 1)[1].split()))
