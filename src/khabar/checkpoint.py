@@ -113,3 +113,24 @@ def write_folder_atomically(destination: str | Path, fill: Callable[[Path], None
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return destination
+
+
+def link_folder_atomically(source: str | Path, destination: str | Path) -> Path:
+    """Make `destination` an atomic copy of the flat folder `source`, hard-linking files where the disk allows.
+
+    Why: when the newest checkpoint is also the best one, `last/` and `best/` hold the same bytes; links keep
+    one copy on disk. Safe because checkpoint folders are only ever replaced whole, never edited in place.
+    """
+    source = Path(source)
+
+    def fill(staging: Path) -> None:
+        for item in source.iterdir():
+            if not item.is_file():
+                raise CheckpointError(f"{source}: expected a flat checkpoint folder, found {item.name}/")
+            try:
+                os.link(item, staging / item.name)
+            except OSError:
+                shutil.copy2(item, staging / item.name)
+
+    return write_folder_atomically(destination, fill)
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,17 +35,19 @@ def backbone() -> Path:
 
 
 @pytest.fixture(scope="module")
-def ner_run(backbone, tmp_path_factory) -> Path:
+def ner_run(backbone, tmp_path_factory) -> Iterator[Path]:
     output = tmp_path_factory.mktemp("eval-ner-run")
     train(load_config(NER_TINY, NER_QUICK, output_dir=str(output)))
-    return output
+    yield output
+    shutil.rmtree(output, ignore_errors=True)  # a run of the real backbone is about 1 GB on disk
 
 
 @pytest.fixture(scope="module")
-def topics_run(backbone, tmp_path_factory) -> Path:
+def topics_run(backbone, tmp_path_factory) -> Iterator[Path]:
     output = tmp_path_factory.mktemp("eval-topics-run")
     train(load_config(TOPICS_TINY, output_dir=str(output)))
-    return output
+    yield output
+    shutil.rmtree(output, ignore_errors=True)
 
 
 def _sha256(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -123,5 +124,6 @@ def test_without_a_dev_split_every_epoch_is_kept_and_test_is_still_scored(offlin
     assert result.best_score is None
     best, last = load_file(result.best_dir / "model.safetensors"), load_file(result.last_dir / "model.safetensors")
     assert all(torch.equal(best[name], last[name]) for name in best)
+    assert os.path.samefile(result.best_dir / "model.safetensors", result.last_dir / "model.safetensors")
     assert read_metadata(result.best_dir).training_data["dev_sentences"] == 0
     assert "f1" in json.loads((tmp_path / "test_metrics.json").read_text())

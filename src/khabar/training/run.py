@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 
-from khabar.checkpoint import read_metadata, write_folder_atomically
+from khabar.checkpoint import link_folder_atomically, read_metadata, write_folder_atomically
 from khabar.errors import CheckpointError
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.config import ExperimentConfig, save_config
@@ -132,9 +132,11 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
         if info.metrics is None:
             continue
         if accelerator.is_main_process:
-            _save_checkpoint(last_dir, parts, info.metrics)
             if info.is_best:
                 _save_checkpoint(best_dir, parts, info.metrics)
+                link_folder_atomically(best_dir, last_dir)
+            else:
+                _save_checkpoint(last_dir, parts, info.metrics)
             if info.epoch_end:
                 save_training_state(state_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
             (output_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")

@@ -77,13 +77,17 @@ class TopicTask:
         }
         if model.classifier_pooling == "cls":
             return AutoModelForSequenceClassification.from_pretrained(self.backbone_path, **settings)
-        backbone_type = AutoConfig.from_pretrained(self.backbone_path).model_type
+        backbone_config = AutoConfig.from_pretrained(self.backbone_path)
+        backbone_type = backbone_config.model_type
         if backbone_type not in ("bert", MeanPoolingBertConfig.model_type):
             raise ConfigError(
                 f"model.classifier_pooling: mean needs a BERT-architecture backbone; {model.backbone} is "
                 f"{backbone_type!r}: set model.classifier_pooling: cls to use its own classification head"
             )
-        config = MeanPoolingBertConfig.from_pretrained(self.backbone_path, **settings)
+        # Built from the backbone's values rather than from_pretrained(folder), which warns that a `bert` config
+        # is read as another model type: here that is the intent.
+        values = {k: v for k, v in backbone_config.to_dict().items() if k not in ("model_type", "architectures")}
+        config = MeanPoolingBertConfig.from_dict({**values, **settings})
         return MeanPoolingBertForSequenceClassification.from_pretrained(self.backbone_path, config=config)
 
     def train_lengths(self) -> list[int]:
