@@ -55,6 +55,8 @@ def test_unknown_key_is_an_error_that_lists_known_keys(tmp_path, monkeypatch):
         ("model.attention_dropout=1.5", "model.attention_dropout must be in"),
         ("model.classifier_pooling=max", "not one of"),
         ("data.dev_fraction=1.0", "data.dev_fraction must be in"),
+        ("training.layer_lr_decay=0", "training.layer_lr_decay must be in"),
+        ("training.layer_lr_decay=1.5", "training.layer_lr_decay must be in"),
     ],
 )
 def test_bad_values_are_rejected(tmp_path, monkeypatch, override, message):

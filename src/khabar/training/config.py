@@ -109,6 +109,8 @@ class TrainingConfig:
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
     head_learning_rate: float | None = None
+    # Layer-wise learning-rate decay: layer k below the top trains at learning_rate * decay**k (1.0: off).
+    layer_lr_decay: float = 1.0
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
@@ -140,6 +142,8 @@ class TrainingConfig:
                 raise ConfigError(f"training.{name} must be >= 1 or null, got {value}")
         if self.learning_rate <= 0 or (self.head_learning_rate is not None and self.head_learning_rate <= 0):
             raise ConfigError("training.learning_rate and training.head_learning_rate must be > 0")
+        if not 0.0 < self.layer_lr_decay <= 1.0:
+            raise ConfigError(f"training.layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"training.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 

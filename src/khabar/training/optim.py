@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 from transformers import get_scheduler
 
@@ -13,9 +15,11 @@ __all__ = [
     "freeze_lower_layers",
     "freeze_word_embeddings",
     "head_parameter_names",
+    "layer_depth",
 ]
 
 HEAD_PREFIXES = ("classifier.", "pooler.", "score.")
+_LAYER_INDEX = re.compile(r"\.layers?\.(\d+)\.")
 
 
 def freeze_word_embeddings(model: torch.nn.Module) -> int:
@@ -52,22 +56,39 @@ def head_parameter_names(model: torch.nn.Module) -> set[str]:
     return {name for name, _ in model.named_parameters() if name.startswith(HEAD_PREFIXES)}
 
 
+def layer_depth(name: str, num_layers: int) -> int:
+    """How far below the top encoder layer a parameter sits: 0 for the top layer, num_layers for embeddings.
+
+    Parameters outside the layer stack and the embeddings (a final norm, relative-position tables) count as top.
+    """
+    match = _LAYER_INDEX.search(name)
+    if match:
+        return max(num_layers - 1 - int(match.group(1)), 0)
+    if "embeddings." in name:
+        return num_layers
+    return 0
+
+
 def build_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+    """AdamW with the head at its own learning rate and, with layer_lr_decay < 1, lower layers at smaller ones.
+
+    Layer-wise decay keeps the pretrained lower layers close to where they were while the high rate that the
+    small backbone wants adapts the upper layers and the head.
+    """
     heads = head_parameter_names(model)
     head_lr = config.head_learning_rate or config.learning_rate
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    num_layers = int(getattr(getattr(model, "config", None), "num_hidden_layers", 0) or 0)
+    groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
         no_decay = parameter.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
-        groups.setdefault((name in heads, no_decay), []).append(parameter)
+        scale = config.layer_lr_decay ** layer_depth(name, num_layers)
+        lr = head_lr if name in heads else config.learning_rate * scale
+        groups.setdefault((lr, 0.0 if no_decay else config.weight_decay), []).append(parameter)
     param_groups = [
-        {
-            "params": params,
-            "lr": head_lr if is_head else config.learning_rate,
-            "weight_decay": 0.0 if no_decay else config.weight_decay,
-        }
-        for (is_head, no_decay), params in sorted(groups.items())
+        {"params": params, "lr": lr, "weight_decay": weight_decay}
+        for (lr, weight_decay), params in sorted(groups.items())
     ]
     return torch.optim.AdamW(param_groups, lr=config.learning_rate)
 
