@@ -133,4 +133,3 @@ def link_folder_atomically(source: str | Path, destination: str | Path) -> Path:
                 shutil.copy2(item, staging / item.name)
 
     return write_folder_atomically(destination, fill)
-

@@ -34,20 +34,22 @@ def backbone() -> Path:
         pytest.skip(f"offline backbone {OFFLINE_E5_SMALL} unavailable: {error}")
 
 
+def _trained_run(tmp_path_factory, name: str, config: Path, overrides: list[str]) -> Iterator[Path]:
+    """Train `config` into a fresh folder for one module's tests, then delete it (a real-backbone run is ~1 GB)."""
+    output = tmp_path_factory.mktemp(name)
+    train(load_config(config, overrides, output_dir=str(output)))
+    yield output
+    shutil.rmtree(output, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def ner_run(backbone, tmp_path_factory) -> Iterator[Path]:
-    output = tmp_path_factory.mktemp("eval-ner-run")
-    train(load_config(NER_TINY, NER_QUICK, output_dir=str(output)))
-    yield output
-    shutil.rmtree(output, ignore_errors=True)  # a run of the real backbone is about 1 GB on disk
+    yield from _trained_run(tmp_path_factory, "eval-ner-run", NER_TINY, NER_QUICK)
 
 
 @pytest.fixture(scope="module")
 def topics_run(backbone, tmp_path_factory) -> Iterator[Path]:
-    output = tmp_path_factory.mktemp("eval-topics-run")
-    train(load_config(TOPICS_TINY, output_dir=str(output)))
-    yield output
-    shutil.rmtree(output, ignore_errors=True)
+    yield from _trained_run(tmp_path_factory, "eval-topics-run", TOPICS_TINY, [])
 
 
 def _sha256(path: Path) -> str:
