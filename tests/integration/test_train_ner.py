@@ -127,3 +127,32 @@ def test_without_a_dev_split_every_epoch_is_kept_and_test_is_still_scored(offlin
     assert os.path.samefile(result.best_dir / "model.safetensors", result.last_dir / "model.safetensors")
     assert read_metadata(result.best_dir).training_data["dev_sentences"] == 0
     assert "f1" in json.loads((tmp_path / "test_metrics.json").read_text())
+
+
+def test_attention_kernel_is_a_training_choice_that_changes_speed_not_results(offline_backbone, tmp_path):
+    from khabar.training.ner import NerTask
+
+    eager_task = NerTask(load_config(TINY, [*QUICK, "model.attn_implementation=eager"], output_dir=str(tmp_path)))
+    eager = eager_task.build_model().eval()
+    default = NerTask(load_config(TINY, QUICK, output_dir=str(tmp_path))).build_model().eval()
+    assert eager.config._attn_implementation == "eager" and default.config._attn_implementation == "sdpa"
+    default.load_state_dict(eager.state_dict())  # the fresh heads differ; the encoders are the same backbone
+    batch = eager_task.collate(range(4))
+    del batch["labels"]
+    with torch.inference_mode():
+        torch.testing.assert_close(eager(**batch).logits, default(**batch).logits, atol=1e-4, rtol=1e-4)
+
+    trained_kernels: list[str] = []
+    original = run_module.train_while_improving
+
+    def recording(parts, on_log, **options):
+        trained_kernels.append(parts.accelerator.unwrap_model(parts.model).config._attn_implementation)
+        yield from original(parts, on_log, **options)
+
+    run_module.train_while_improving = recording
+    try:
+        result = train(eager_task.config)
+    finally:
+        run_module.train_while_improving = original
+    assert trained_kernels == ["eager"]
+    assert AutoModelForTokenClassification.from_pretrained(result.best_dir).config._attn_implementation == "sdpa"

@@ -110,3 +110,12 @@ def test_cls_head_uses_the_architectures_own_classifier_and_mean_needs_bert(offl
     task.config.model.classifier_pooling = "mean"
     with pytest.raises(ConfigError, match="classifier_pooling: mean needs a BERT-architecture backbone"):
         task.build_model()
+
+
+@pytest.mark.parametrize("head", ["mean", "cls"])
+def test_both_topic_heads_take_the_configured_attention_kernel(offline_backbone, tmp_path, head):
+    from khabar.training.topics import TopicTask
+
+    overrides = [f"model.classifier_pooling={head}", "model.attn_implementation=eager"]
+    task = TopicTask(load_config(TINY, overrides, output_dir=str(tmp_path)))
+    assert task.build_model().config._attn_implementation == "eager"

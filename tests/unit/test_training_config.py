@@ -54,6 +54,7 @@ def test_unknown_key_is_an_error_that_lists_known_keys(tmp_path, monkeypatch):
         ("epochs", "section.key=value"),
         ("model.attention_dropout=1.5", "model.attention_dropout must be in"),
         ("model.classifier_pooling=max", "not one of"),
+        ("model.attn_implementation=flash", "not one of"),
         ("data.dev_fraction=1.0", "data.dev_fraction must be in"),
         ("training.layer_lr_decay=0", "training.layer_lr_decay must be in"),
         ("training.layer_lr_decay=1.5", "training.layer_lr_decay must be in"),

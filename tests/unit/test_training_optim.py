@@ -53,3 +53,25 @@ def test_without_decay_every_backbone_parameter_shares_one_rate_and_frozen_ones_
     assert "bert.embeddings.word_embeddings.weight" not in groups
     assert {lr for name, (lr, _) in groups.items() if not name.startswith("classifier.")} == {2e-4}
     assert len(optimizer.param_groups) == 4  # (backbone, head) x (decay, no decay)
+
+
+def test_fused_adamw_makes_the_same_update_as_the_per_tensor_loop() -> None:
+    torch.manual_seed(0)
+    reference = _tiny_bert()
+    fused_model = _tiny_bert()
+    fused_model.load_state_dict(reference.state_dict())
+    initial_head = reference.classifier.weight.detach().clone()
+    config = TrainingConfig(learning_rate=1e-3, head_learning_rate=5e-3, layer_lr_decay=0.8, weight_decay=0.1)
+    plain, fused = build_optimizer(reference, config), build_optimizer(fused_model, config, fused=True)
+    assert fused.defaults["fused"] and not plain.defaults["fused"]
+    inputs = torch.randint(0, 100, (2, 7))
+    labels = torch.randint(0, 5, (2, 7))
+    for model, optimizer in ((reference, plain), (fused_model, fused)):
+        model.eval()  # no dropout: both models see the same forward pass
+        for _ in range(3):
+            model(input_ids=inputs, labels=labels).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for (name, a), b in zip(reference.state_dict().items(), fused_model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    assert not torch.equal(initial_head, reference.classifier.weight), "the steps changed the weights"

@@ -73,6 +73,10 @@ class ModelConfig:
     # scaled-dot-product attention run in training: on CPU, attention dropout forces the unfused path, whose
     # forward pass is about 2.5x slower on 256-token windows.
     attention_dropout: float | None = None
+    # The attention kernel in training (transformers' `attn_implementation`); None keeps transformers' default
+    # (`sdpa`). On CPU with bf16 autocast, `eager` takes 0.73 s for a 4 x 256-token NER step where `sdpa` takes
+    # 0.93 s: PyTorch's fused CPU attention has a slow bf16 backward pass. Not saved in checkpoints.
+    attn_implementation: Literal["eager", "sdpa"] | None = None
     # Topics: how window logits become an article's logits (mean or max over windows) ...
     pooling: Literal["mean", "max"] = "mean"
     # ... and what the classifier reads inside a window: the masked mean of the last layer (BERT-architecture

@@ -28,24 +28,10 @@ from khabar.features import (
 from khabar.predict import predict_word_labels, tags_from_probabilities
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
+from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
 
-__all__ = ["NerTask", "dropout_overrides"]
-
-
-def dropout_overrides(dropout: float | None, attention_dropout: float | None = None) -> dict[str, float]:
-    """Config keys that set an encoder's dropout, for BERT-like configs.
-
-    >>> dropout_overrides(0.2, attention_dropout=0.0)
-    {'hidden_dropout_prob': 0.2, 'classifier_dropout': 0.2, 'attention_probs_dropout_prob': 0.0}
-    """
-    overrides: dict[str, float] = {}
-    if dropout is not None:
-        overrides = {"hidden_dropout_prob": dropout, "classifier_dropout": dropout,
-                     "attention_probs_dropout_prob": dropout}
-    if attention_dropout is not None:
-        overrides["attention_probs_dropout_prob"] = attention_dropout
-    return overrides
+__all__ = ["NerTask"]
 
 
 def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) -> None:
@@ -100,6 +86,7 @@ class NerTask:
             id2label=dict(enumerate(self.labels)),
             label2id={label: i for i, label in enumerate(self.labels)},
             **dropout_overrides(self.config.model.dropout, self.config.model.attention_dropout),
+            **attention_kwargs(self.config.model),
         )
 
     def train_lengths(self) -> list[int]:

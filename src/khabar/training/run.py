@@ -24,6 +24,9 @@ from khabar.training.task import Task
 
 __all__ = ["TrainingResult", "build_task", "train"]
 
+# Where PyTorch has a fused AdamW kernel; elsewhere (MPS, XPU) the default per-tensor loop runs.
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+
 
 @dataclass(frozen=True)
 class TrainingResult:
@@ -113,7 +116,7 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
         group_by_length=config.training.group_by_length, max_tokens=config.training.max_batch_tokens,
     )
     dataloader = DataLoader(range(len(task.train_lengths())), batch_sampler=sampler, collate_fn=task.collate)
-    optimizer = build_optimizer(model, config.training)
+    optimizer = build_optimizer(model, config.training, fused=accelerator.device.type in FUSED_ADAMW_DEVICES)
     scheduler = build_scheduler(optimizer, config.training, total_optimizer_steps(config.training, len(sampler)))
     model, optimizer, dataloader, scheduler = accelerator.prepare(model, optimizer, dataloader, scheduler)
     state = LoopState()

@@ -22,7 +22,7 @@ from khabar.modeling import MeanPoolingBertConfig, MeanPoolingBertForSequenceCla
 from khabar.predict import pool_windows, predict_documents
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
-from khabar.training.ner import dropout_overrides
+from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
 
 __all__ = ["TopicTask"]
@@ -76,7 +76,9 @@ class TopicTask:
             **dropout_overrides(model.dropout, model.attention_dropout),
         }
         if model.classifier_pooling == "cls":
-            return AutoModelForSequenceClassification.from_pretrained(self.backbone_path, **settings)
+            return AutoModelForSequenceClassification.from_pretrained(
+                self.backbone_path, **settings, **attention_kwargs(model)
+            )
         backbone_config = AutoConfig.from_pretrained(self.backbone_path)
         backbone_type = backbone_config.model_type
         if backbone_type not in ("bert", MeanPoolingBertConfig.model_type):
@@ -88,7 +90,9 @@ class TopicTask:
         # is read as another model type: here that is the intent.
         values = {k: v for k, v in backbone_config.to_dict().items() if k not in ("model_type", "architectures")}
         config = MeanPoolingBertConfig.from_dict({**values, **settings})
-        return MeanPoolingBertForSequenceClassification.from_pretrained(self.backbone_path, config=config)
+        return MeanPoolingBertForSequenceClassification.from_pretrained(
+            self.backbone_path, config=config, **attention_kwargs(model)
+        )
 
     def train_lengths(self) -> list[int]:
         return [sum(len(w) for w in windows) for windows in self.train_windows]
