@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    AutoModelForTokenClassification,
     DataCollatorForTokenClassification,
     Trainer,
     TrainerCallback,
@@ -55,8 +54,8 @@ def khabar_run(config_path: str, overrides: list[str], warmup: int) -> tuple[flo
     times: list[float] = []
     original = run_module.train_while_improving
 
-    def clocked(parts, on_log):
-        for info in original(parts, on_log):
+    def clocked(parts, on_log, **options):
+        for info in original(parts, on_log, **options):
             times.append(time.perf_counter())
             yield info
 
@@ -81,27 +80,30 @@ def khabar_run(config_path: str, overrides: list[str], warmup: int) -> tuple[flo
     return throughput(times, warmup, config.training.batch_size), task_holder["task"]
 
 
-def trainer_run(task, steps: int, warmup: int, batch_size: int, learning_rate: float, seed: int) -> float:
-    """The plain baseline: the same windows, random batches, padding by DataCollatorForTokenClassification."""
+def trainer_run(task, steps: int, warmup: int) -> float:
+    """The plain baseline: the same windows, random batches, padding by DataCollatorForTokenClassification.
+
+    The model comes from the task itself (same dropout and attention kernel), and the Trainer gets the config's
+    precision, so the ratio measures the loop, the batching and the padding, not a setting one side lacks.
+    """
+    config = task.config.training
     features = [
         {"input_ids": list(w.input_ids), "attention_mask": [1] * len(w), "labels": list(w.labels)}
         for w in task.train_windows
     ]
-    model = AutoModelForTokenClassification.from_pretrained(
-        task.backbone_path, num_labels=len(task.labels),
-        id2label=dict(enumerate(task.labels)), label2id={label: i for i, label in enumerate(task.labels)},
-    )
+    model = task.build_model()
     freeze_word_embeddings(model)
     clock = StepClock()
     with tempfile.TemporaryDirectory() as folder:
         args = TrainingArguments(
-            output_dir=folder, per_device_train_batch_size=batch_size, max_steps=steps,
-            learning_rate=learning_rate, report_to="none", save_strategy="no", logging_strategy="no",
-            use_cpu=True, dataloader_num_workers=0, seed=seed, disable_tqdm=True,
+            output_dir=folder, per_device_train_batch_size=config.batch_size, max_steps=steps,
+            learning_rate=config.learning_rate, report_to="none", save_strategy="no", logging_strategy="no",
+            use_cpu=True, dataloader_num_workers=0, seed=config.seed, disable_tqdm=True,
+            bf16=config.mixed_precision == "bf16",
         )
         collator = DataCollatorForTokenClassification(task.tokenizer, label_pad_token_id=IGNORE_INDEX)
         Trainer(model=model, args=args, train_dataset=features, data_collator=collator, callbacks=[clock]).train()
-    return throughput(clock.times, warmup, batch_size)
+    return throughput(clock.times, warmup, config.batch_size)
 
 
 def main() -> None:
@@ -116,7 +118,7 @@ def main() -> None:
                  "training.log_every_steps=1000"]
     khabar_rate, task = khabar_run(args.config, overrides, args.warmup)
     config = task.config.training
-    trainer_rate = trainer_run(task, args.steps, args.warmup, config.batch_size, config.learning_rate, config.seed)
+    trainer_rate = trainer_run(task, args.steps, args.warmup)
     lengths = [len(w) for w in task.train_windows]
     print(json.dumps({
         "benchmark": "train_speed",
@@ -125,6 +127,8 @@ def main() -> None:
         "steps": args.steps,
         "batch_size": config.batch_size,
         "max_length": task.config.model.max_length,
+        "mixed_precision": config.mixed_precision or "no",
+        "attn_implementation": task.config.model.attn_implementation or "transformers default",
         "train_windows": len(lengths),
         "train_sentences": len(task.train_sentences),
         "mean_window_tokens": round(sum(lengths) / len(lengths), 1),
