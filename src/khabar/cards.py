@@ -40,6 +40,11 @@ PIPELINE_TAGS = {"ner": "token-classification", "topics": "text-classification"}
 TASK_NAMES = {"ner": "Named entity recognition", "topics": "Topic classification"}
 OFFLINE_SOURCE = "intfloat/multilingual-e5-small"
 HYPERPARAMETER_SECTIONS = ("model", "training")
+# Config keys that only one task reads: a card of the other task leaves them out rather than list inert settings.
+SETTINGS_OF_OTHER_TASKS = {
+    "ner": frozenset({"model.pooling", "model.classifier_pooling", "model.max_windows"}),
+    "topics": frozenset({"model.label_all_subtokens", "model.context"}),
+}
 
 
 @dataclass(frozen=True)
@@ -199,18 +204,20 @@ def _check_report_matches(report: EvaluationReport, metadata: CheckpointMetadata
         )
 
 
-def _hyperparameters(folder: Path) -> dict[str, Any]:
+def _hyperparameters(folder: Path, task: str) -> dict[str, Any]:
     """The model and training settings of the run's resolved config.yaml beside best/ (empty if absent)."""
     path = folder.parent / "config.yaml"
     if not path.is_file():
         return {}
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
+    inert = SETTINGS_OF_OTHER_TASKS.get(task, frozenset())
+    settings = {
         f"{section}.{key}": value
         for section in HYPERPARAMETER_SECTIONS
         for key, value in (config.get(section) or {}).items()
         if value is not None and value != {}
     }
+    return {key: value for key, value in settings.items() if key not in inert}
 
 
 def build_model_card(
@@ -231,7 +238,7 @@ def build_model_card(
         model_name=model_name or (folder.parent.name if folder.name in ("best", "last") else folder.name),
         results=[result for report in loaded for result in report_results(report)],
         reports=loaded,
-        hyperparameters=_hyperparameters(folder),
+        hyperparameters=_hyperparameters(folder, metadata.task),
     )
     names = [card.training_dataset(), *(dataset_of(r.data["path"])[0] for r in loaded)]
     card.datasets = list(dict.fromkeys(name for name in names if name))

@@ -53,8 +53,8 @@ def test_dataset_names_come_from_the_data_folder():
 
 
 def test_ner_card_has_hub_metadata_hyperparameters_results_and_out_of_domain_notes(tmp_path):
-    config = {"model": {"max_length": 128, "dropout": None}, "training": {"learning_rate": 2e-4, "epochs": 8},
-              "data": {"train": "ignored"}}
+    config = {"model": {"max_length": 128, "dropout": None, "pooling": "mean", "classifier_pooling": "mean"},
+              "training": {"learning_rate": 2e-4, "epochs": 8}, "data": {"train": "ignored"}}
     run = _checkpoint(tmp_path, _ner_metadata(), config)
     card = build_model_card(run, [_aqmar_report(tmp_path / "aqmar.json")])
     assert card.model_name == "ner-anercorp-offline"
