@@ -28,7 +28,7 @@ __all__ = ["main"]
 REPO = Path(__file__).resolve().parents[2]
 PLANS = {
     "sample": ("configs/ner/quickstart.yaml", "configs/topics/quickstart.yaml", "about 5 minutes"),
-    "full": ("configs/ner/anercorp-offline.yaml", "configs/topics/news-topics-offline.yaml", "about 65 minutes"),
+    "full": ("configs/ner/anercorp-offline.yaml", "configs/topics/news-topics-offline.yaml", "about 1.5 hours"),
 }
 
 
