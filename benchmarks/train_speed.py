@@ -92,7 +92,8 @@ def trainer_run(task, steps: int, warmup: int) -> float:
         for w in task.train_windows
     ]
     model = task.build_model()
-    freeze_word_embeddings(model)
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
     clock = StepClock()
     with tempfile.TemporaryDirectory() as folder:
         args = TrainingArguments(

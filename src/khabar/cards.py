@@ -211,13 +211,12 @@ def _hyperparameters(folder: Path, task: str) -> dict[str, Any]:
         return {}
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     inert = SETTINGS_OF_OTHER_TASKS.get(task, frozenset())
-    settings = {
+    return {
         f"{section}.{key}": value
         for section in HYPERPARAMETER_SECTIONS
         for key, value in (config.get(section) or {}).items()
-        if value is not None and value != {}
+        if value is not None and value != {} and f"{section}.{key}" not in inert
     }
-    return {key: value for key, value in settings.items() if key not in inert}
 
 
 def build_model_card(

@@ -129,7 +129,7 @@ def test_without_a_dev_split_every_epoch_is_kept_and_test_is_still_scored(offlin
     assert "f1" in json.loads((tmp_path / "test_metrics.json").read_text())
 
 
-def test_attention_kernel_is_a_training_choice_that_changes_speed_not_results(offline_backbone, tmp_path):
+def test_attention_kernel_is_a_training_choice_that_changes_speed_not_results(offline_backbone, tmp_path, monkeypatch):
     from khabar.training.ner import NerTask
 
     eager_task = NerTask(load_config(TINY, [*QUICK, "model.attn_implementation=eager"], output_dir=str(tmp_path)))
@@ -149,10 +149,7 @@ def test_attention_kernel_is_a_training_choice_that_changes_speed_not_results(of
         trained_kernels.append(parts.accelerator.unwrap_model(parts.model).config._attn_implementation)
         yield from original(parts, on_log, **options)
 
-    run_module.train_while_improving = recording
-    try:
-        result = train(eager_task.config)
-    finally:
-        run_module.train_while_improving = original
+    monkeypatch.setattr(run_module, "train_while_improving", recording)
+    result = train(eager_task.config)
     assert trained_kernels == ["eager"]
     assert AutoModelForTokenClassification.from_pretrained(result.best_dir).config._attn_implementation == "sdpa"

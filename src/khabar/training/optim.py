@@ -91,6 +91,7 @@ def build_optimizer(model: torch.nn.Module, config: TrainingConfig, *, fused: bo
         {"params": params, "lr": lr, "weight_decay": weight_decay}
         for (lr, weight_decay), params in sorted(groups.items())
     ]
+    # None, not False, when unfused: an explicit False also turns off PyTorch's default multi-tensor (foreach) path.
     return torch.optim.AdamW(param_groups, lr=config.learning_rate, fused=fused or None)
 
 
