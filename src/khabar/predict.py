@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
@@ -12,6 +13,7 @@ from khabar.constrained import decode_tag_indices
 from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, packed_sentence_windows, text_windows
 
 __all__ = [
+    "ProcessShard",
     "iterate_batches_by_length",
     "pool_windows",
     "predict_documents",
@@ -29,6 +31,41 @@ def iterate_batches_by_length(windows: Sequence[TokenWindow], batch_size: int) -
         yield order[start : start + batch_size]
 
 
+@dataclass(frozen=True)
+class ProcessShard:
+    """One process's part of a prediction spread over `count` processes (evaluation under `accelerate launch`).
+
+    Every process builds the same windows and batches; batch k runs on process k % count. `sum_across` adds a
+    tensor over all processes (an all-reduce). Each process fills in the logits of its own batches and zeros
+    elsewhere, so the sum holds every window's logits exactly (x + 0 == x) on every process, without pickling.
+    The batches are the ones a single process would run, so the logits and metrics equal a 1-process run's.
+    """
+
+    index: int
+    count: int
+    sum_across: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _combine_shards(
+    results: list[torch.Tensor | None], windows: Sequence[TokenWindow], num_labels: int, shard: ProcessShard
+) -> list[torch.Tensor]:
+    """Every window's logits on every process: one flat all-reduce over all windows."""
+    token_level = sum(1 for r in results if r is not None and r.dim() == 2)
+    sequence_level = sum(1 for r in results if r is not None and r.dim() == 1)
+    kinds = shard.sum_across(torch.tensor([token_level, sequence_level], dtype=torch.float32))
+    sizes = [len(w) * num_labels if kinds[0] > 0 else num_labels for w in windows]
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    flat = torch.zeros(offsets[-1], dtype=torch.float32)
+    for index, result in enumerate(results):
+        if result is not None:
+            flat[offsets[index] : offsets[index + 1]] = result.reshape(-1)
+    flat = shard.sum_across(flat)
+    shape = [(len(w), num_labels) if kinds[0] > 0 else (num_labels,) for w in windows]
+    return [flat[offsets[i] : offsets[i + 1]].reshape(shape[i]) for i in range(len(windows))]
+
+
 def predict_windows(
     model: torch.nn.Module,
     windows: Sequence[TokenWindow],
@@ -38,13 +75,19 @@ def predict_windows(
     device: torch.device | str | None = None,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: bool = False,
+    shard: ProcessShard | None = None,
 ) -> list[torch.Tensor]:
-    """Logits for each window, in the order given (token logits [tokens, labels] or sequence logits [labels])."""
+    """Logits for each window, in the order given (token logits [tokens, labels] or sequence logits [labels]).
+
+    With `shard`, this process runs only its share of the batches and the others' logits are collected.
+    """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     results: list[torch.Tensor | None] = [None] * len(windows)
     was_training = model.training
     model.eval()
     batches = list(iterate_batches_by_length(windows, batch_size))
+    if shard is not None:
+        batches = batches[shard.index :: shard.count]
     with torch.inference_mode(), autocast():
         for indices in tqdm(batches, desc="predicting", unit="batch", disable=not progress, leave=False):
             batch = collate([windows[i] for i in indices], pad_id)
@@ -54,6 +97,8 @@ def predict_windows(
             for row, index in enumerate(indices):
                 results[index] = logits[row, : len(windows[index])] if logits.dim() == 3 else logits[row]
     model.train(was_training)
+    if shard is not None and shard.count > 1:
+        return _combine_shards(results, windows, model.config.num_labels, shard)
     return results  # type: ignore[return-value]
 
 
@@ -91,6 +136,7 @@ def predict_word_labels(
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: bool = False,
     pack: bool = False,
+    shard: ProcessShard | None = None,
 ) -> list[torch.Tensor]:
     """Label probabilities for every word of every sentence, windowing long ones: [words, labels] each.
 
@@ -111,7 +157,7 @@ def predict_word_labels(
         return [torch.zeros((0, model.config.num_labels)) for _ in sentences]
     logits = predict_windows(
         model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
-        autocast=autocast, progress=progress,
+        autocast=autocast, progress=progress, shard=shard,
     )
     tables = word_probabilities(windows, logits, counts_for_windows)
     if not pack:
@@ -153,6 +199,7 @@ def predict_documents(
     device: torch.device | str | None = None,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     progress: bool = False,
+    shard: ProcessShard | None = None,
 ) -> torch.Tensor:
     """Document logits [docs, labels]: every window of every document encoded, then pooled per document."""
     windows: list[TokenWindow] = []
@@ -160,7 +207,7 @@ def predict_documents(
         windows.extend(text_windows(index, tokenizer.encode_text(text), tokenizer, stride, max_windows))
     logits = predict_windows(
         model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
-        autocast=autocast, progress=progress,
+        autocast=autocast, progress=progress, shard=shard,
     )
     stacked = torch.stack(logits) if logits else torch.zeros((0, model.config.num_labels))
     owners = torch.tensor([w.example for w in windows], dtype=torch.long)

@@ -148,11 +148,15 @@ def test_bf16_keeps_the_invariants_and_agrees_with_fp32(random_ner_checkpoint, e
     assert len(fp32 & bf16) >= 0.8 * len(fp32)
 
 
-def test_auto_precision_follows_the_hardware_and_bad_choices_are_errors(random_ner_checkpoint):
-    from khabar.inference.loading import fast_bf16_available
+@pytest.mark.parametrize(("amx", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_precision_follows_the_hardware_probe(random_ner_checkpoint, monkeypatch, amx, expected):
+    from khabar import hardware
 
-    expected = "bf16" if fast_bf16_available("cpu") else "fp32"
+    monkeypatch.setattr(hardware, "cpu_features", lambda: hardware.CpuFeatures(amx_bf16=amx, avx512_bf16=True))
     assert Analyzer.load(ner=random_ner_checkpoint).precision == expected
+
+
+def test_bad_precision_choices_are_errors(random_ner_checkpoint):
     with pytest.raises(ValueError, match="quantize=True means precision='int8'"):
         Analyzer.load(ner=random_ner_checkpoint, quantize=True, precision="bf16")
     with pytest.raises(ValueError, match="precision must be one of"):

@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto (default): bf16 where the hardware has native bf16 (AMX, AVX512-BF16, GPUs), "
+                        help="auto (default): bf16 where the hardware has native bf16 (AMX CPUs, GPUs), "
                              "else fp32")
     parser.add_argument("--decoding", choices=DECODINGS, default="constrained",
                         help="NER tags: constrained (default; the best valid sequence) or argmax (each word alone)")

@@ -116,8 +116,8 @@ class Analyzer:
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
-        `precision="auto"` runs the models in bfloat16 where the hardware multiplies it natively (CPUs with AMX
-        or AVX512-BF16, GPUs with bf16), which is about 3x faster on such CPUs at no measured cost in F1, and
+        `precision="auto"` runs the models in bfloat16 where the hardware multiplies it natively (CPUs with AMX,
+        GPUs with bf16; see `khabar.hardware`), which is about 3x faster on such CPUs at no measured cost in F1, and
         in fp32 elsewhere; "fp32" and "bf16" force one. `quantize=True` (precision "int8") applies int8 dynamic
         quantisation to Linear layers (CPU). `batch_size` counts windows
         per forward pass. By default the window context is the one recorded in the NER checkpoint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,19 +12,17 @@ import khabar.modeling  # noqa: F401  (registers the mean-pooling topic head wit
 from khabar.checkpoint import CheckpointMetadata, read_metadata
 from khabar.errors import CheckpointError
 from khabar.features import WordTokenizer
+from khabar.hardware import native_bf16
 from khabar.options import PRECISIONS
 from khabar.text import NormalizationConfig
 
 __all__ = [
     "PRECISIONS",
     "LoadedCheckpoint",
-    "fast_bf16_available",
     "load_checkpoint",
     "quantize_dynamic_int8",
     "resolve_precision",
 ]
-
-_NATIVE_BF16_CPU_FLAGS = {"amx_bf16", "avx512_bf16"}
 
 MODEL_CLASSES = {"ner": AutoModelForTokenClassification, "topics": AutoModelForSequenceClassification}
 
@@ -61,27 +58,6 @@ def quantize_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
     return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8)
 
 
-def fast_bf16_available(device: str | torch.device) -> bool:
-    """Whether `device` multiplies bfloat16 natively: a CUDA GPU with bf16, or a CPU with AMX or AVX512-BF16."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and _cpu_has_native_bf16()
-
-
-@functools.cache
-def _cpu_has_native_bf16() -> bool:
-    """Read once per process from /proc/cpuinfo (Linux); elsewhere fp32 is the safe answer."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    return bool(_NATIVE_BF16_CPU_FLAGS & set(line.split(":", 1)[1].split()))
-    except OSError:
-        return False
-    return False
-
-
 def resolve_precision(precision: str, device: str | torch.device) -> str:
     """`auto` becomes bf16 or fp32 for this device; the others are checked and returned."""
     if precision not in PRECISIONS:
@@ -89,7 +65,7 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     if precision == "int8" and torch.device(device).type != "cpu":
         raise ValueError("precision='int8' runs on the CPU only (PyTorch dynamic quantisation)")
     if precision == "auto":
-        return "bf16" if fast_bf16_available(device) else "fp32"
+        return "bf16" if native_bf16(device) else "fp32"
     return precision
 
 

@@ -120,8 +120,10 @@ class TrainingConfig:
     scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
     max_grad_norm: float = 1.0
     gradient_accumulation_steps: int = 1
-    # None: whatever `accelerate launch` (or its config file) says; a value here overrides it.
-    mixed_precision: Literal["no", "fp16", "bf16"] | None = None
+    # auto: bf16 autocast where the device multiplies bf16 natively (CUDA with bf16, CPUs with AMX; see
+    # `khabar.hardware`), fp32 elsewhere. fp32 (or `no`), bf16 and fp16 force one; null leaves it to
+    # `accelerate launch` or its config file. The run's config.yaml and model card record the resolved value.
+    mixed_precision: Literal["auto", "fp32", "no", "fp16", "bf16"] | None = "auto"
     freeze_word_embeddings: bool = False
     # Freeze the embeddings and the lowest N encoder layers: backward stops above them (faster, less memory).
     freeze_layers: int = 0
@@ -173,6 +175,26 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. YAML 1.1 also reads yes/no/on/off as booleans, which turned
+    `mixed_precision: no` into False; here they stay strings, and boolean settings still accept them."""
+
+
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+YAML11_BOOLEANS = {"yes": True, "on": True, "no": False, "off": False}
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse config text with `ConfigLoader` (the one YAML dialect of config files and `--set` values)."""
+    return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 # Configs name the sample shipped inside the package as ${KHABAR_SAMPLE_DIR}/ner.conll; it needs no setting.
@@ -228,6 +250,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if dataclasses.is_dataclass(annotation):
         return _build(annotation, value, where)
     if annotation is bool:
+        if isinstance(value, str) and value.lower() in YAML11_BOOLEANS:
+            return YAML11_BOOLEANS[value.lower()]
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
@@ -287,7 +311,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             target = target.setdefault(key, {})
             if not isinstance(target, dict):
                 raise ConfigError(f"override {override!r}: {key} is not a section")
-        target[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        target[keys[-1]] = parse_yaml(raw) if raw.strip() else None
     return data
 
 
@@ -297,7 +321,7 @@ def load_config(
     """Read a YAML experiment file, apply overrides, validate; errors name the file and the key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as error:

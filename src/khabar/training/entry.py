@@ -29,6 +29,8 @@ def run_from_args(task: str, args: argparse.Namespace) -> int:
     if config.task != task:
         raise ConfigError(f"{args.config}: this is a {config.task!r} config; use `khabar train {config.task}`")
     result = train(config, resume=args.resume)
+    if not result.is_main_process:
+        return 0
     summary = {
         "output_dir": str(result.output_dir),
         "best": str(result.best_dir),
@@ -36,6 +38,8 @@ def run_from_args(task: str, args: argparse.Namespace) -> int:
         "steps": result.global_step,
         "epochs": result.epochs_completed,
         "seconds": round(result.seconds, 1),
+        "mixed_precision": result.mixed_precision,
+        "processes": result.num_processes,
     }
     print(json.dumps(summary))
     return 0

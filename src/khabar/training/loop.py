@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.config import TrainingConfig
+from khabar.training.distributed import mean_across, shared_by_main
 from khabar.training.state import LoopState
 from khabar.training.task import Task
 
@@ -50,6 +51,7 @@ class LoopParts:
 
 
 def total_optimizer_steps(config: TrainingConfig, batches_per_epoch: int) -> int:
+    """Optimizer steps of the whole run, from one process's batches per epoch (each step is one per process)."""
     steps = math.ceil(batches_per_epoch / config.gradient_accumulation_steps) * config.epochs
     return min(steps, config.max_steps) if config.max_steps else steps
 
@@ -65,7 +67,9 @@ def _evaluate(parts: LoopParts, has_dev: bool) -> tuple[dict[str, Any], bool, bo
         state.history.append({"epoch": state.epoch, "step": state.global_step})
         return {}, True, False
     metrics = parts.task.evaluate(parts.model, parts.accelerator, "dev")
-    score = float(metrics[parts.task.metric_name])
+    # Every process scores the same gathered predictions; the main process's score still decides for all, so
+    # that best-checkpoint and early-stopping choices can never differ between processes.
+    (score,) = shared_by_main(parts.accelerator, [float(metrics[parts.task.metric_name])])
     is_best = state.best_score is None or score > state.best_score
     if is_best:
         state.best_score, state.best_step = score, state.global_step
@@ -86,7 +90,7 @@ def train_while_improving(
 ) -> Iterator[StepInfo]:
     """Yield a StepInfo per optimiser step from `parts.state` onward, until epochs, max_steps or patience end it."""
     accelerator, config, state = parts.accelerator, parts.config, parts.state
-    total = total_optimizer_steps(config, len(parts.sampler))
+    total = total_optimizer_steps(config, len(parts.dataloader))  # the prepared loader: this process's batches
     progress = tqdm(
         total=total, initial=state.global_step, desc="training", unit="step",
         disable=not accelerator.is_local_main_process,
@@ -116,8 +120,9 @@ def train_while_improving(
             progress.update(1)
             learning_rate = parts.scheduler.get_last_lr()[0]
             if state.global_step % config.log_every_steps == 0:
-                on_log({"train/loss": running_loss / running_count, "train/lr": learning_rate}, state.global_step)
-                progress.set_postfix(loss=f"{running_loss / running_count:.4f}")
+                mean_loss = mean_across(accelerator, running_loss / running_count)
+                on_log({"train/loss": mean_loss, "train/lr": learning_rate}, state.global_step)
+                progress.set_postfix(loss=f"{mean_loss:.4f}")
                 running_loss, running_count = 0.0, 0
             # Token-capped batching may vary the batch count between epochs: ask the loader, don't count.
             epoch_end = accelerator.gradient_state.end_of_dataloader

@@ -28,6 +28,7 @@ from khabar.features import (
 from khabar.predict import predict_word_labels, tags_from_probabilities
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
+from khabar.training.distributed import evaluation_shard
 from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
 
@@ -106,6 +107,7 @@ class NerTask:
             accelerator.unwrap_model(model), self.words, sentences, stride=self.config.model.stride,
             batch_size=self.config.training.eval_batch_size, device=accelerator.device,
             autocast=accelerator.autocast, pack=self.config.model.context == "packed",
+            shard=evaluation_shard(accelerator),
         )
         return tags_from_probabilities(probabilities, self.labels)
 

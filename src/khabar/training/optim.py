@@ -95,10 +95,16 @@ def build_optimizer(model: torch.nn.Module, config: TrainingConfig, *, fused: bo
     return torch.optim.AdamW(param_groups, lr=config.learning_rate, fused=fused or None)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainingConfig, total_steps: int):
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainingConfig, total_steps: int, *, processes: int = 1):
+    """Warmup then decay over `total_steps` optimizer steps.
+
+    accelerate steps a prepared scheduler once per process for each optimizer step, so with several processes
+    both lengths are counted in those steps: the learning rate at optimizer step k is then the same as in a
+    single-process run of the same global batch (warmup rounded as that run rounds it).
+    """
     return get_scheduler(
         config.scheduler,
         optimizer=optimizer,
-        num_warmup_steps=int(config.warmup_ratio * total_steps),
-        num_training_steps=total_steps,
+        num_warmup_steps=int(config.warmup_ratio * total_steps) * processes,
+        num_training_steps=total_steps * processes,
     )

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate import Accelerator, PartialState
+from accelerate.state import AcceleratorState
+from accelerate.utils import DistributedType, ProjectConfiguration, parse_flag_from_env, set_seed
 from torch.utils.data import DataLoader
 
 from khabar.checkpoint import link_folder_atomically, read_metadata, write_folder_atomically
 from khabar.errors import CheckpointError
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.config import ExperimentConfig, save_config
+from khabar.training.distributed import batches_per_process
 from khabar.training.loop import LoopParts, total_optimizer_steps, train_while_improving
 from khabar.training.optim import build_optimizer, build_scheduler, freeze_lower_layers, freeze_word_embeddings
+from khabar.training.precision import PrecisionChoice, choose_mixed_precision
 from khabar.training.state import LoopState, load_training_state, save_training_state
 from khabar.training.task import Task
 
@@ -40,6 +45,9 @@ class TrainingResult:
     epochs_completed: int
     seconds: float
     history: list[dict[str, Any]]
+    mixed_precision: str = "fp32"  # what the run used: fp32, bf16 or fp16
+    num_processes: int = 1
+    is_main_process: bool = True  # only the main process of a multi-process run reports
 
 
 def build_task(config: ExperimentConfig) -> Task:
@@ -79,6 +87,31 @@ def _evaluate_best_on_test(parts: LoopParts, best_dir: Path, output_dir: Path) -
         (output_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
 
 
+def _forget_single_process_state() -> None:
+    """Let a second `train()` in one process (a notebook, a test session) choose another precision.
+
+    accelerate keeps one state per process and refuses a new mixed-precision setting once it is set; outside a
+    distributed job nothing else shares that state, so it is started afresh.
+    """
+    if PartialState._shared_state and PartialState().distributed_type == DistributedType.NO:
+        AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def _trim_train_log(path: Path, last_step: int) -> None:
+    """Drop logged steps after `last_step`: a fresh run starts an empty log, a resumed one replays from its state."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short when the run was killed
+        if isinstance(entry, dict) and isinstance(entry.get("step"), int) and entry["step"] <= last_step:
+            kept.append(line)
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def _tracker_config(config: ExperimentConfig) -> dict[str, Any]:
     """Flatten the config for tensorboard's hparams (scalars and strings only)."""
     flat: dict[str, Any] = {}
@@ -99,12 +132,26 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
         raise CheckpointError(f"--resume: no saved training state in {state_dir}")
     if config.training.num_threads:
         torch.set_num_threads(config.training.num_threads)
+    _forget_single_process_state()
+    # The device decides `auto`, and the Accelerator takes the precision when it is built: ask accelerate's process
+    # state first, with the CPU flag its launcher passes, since the first PartialState fixes the process layout.
+    device = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device
+    precision = choose_mixed_precision(config.training.mixed_precision, device)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.training.gradient_accumulation_steps,
-        mixed_precision=config.training.mixed_precision,
+        mixed_precision=precision.accelerate_value,
         log_with="tensorboard",
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
     )
+    # The run's config.yaml (and so its model cards) records what was used, not what was asked for.
+    used = PrecisionChoice.label(accelerator.mixed_precision)
+    config = dataclasses.replace(config, training=dataclasses.replace(config.training, mixed_precision=used))
+    if accelerator.is_main_process:
+        print(
+            f"khabar: mixed precision {config.training.mixed_precision} ({precision.reason}); "
+            f"{accelerator.num_processes} process(es) on {accelerator.device}",
+            file=sys.stderr,
+        )
     set_seed(config.training.seed)
     task = build_task(config)
     model = task.build_model()
@@ -117,7 +164,8 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     )
     dataloader = DataLoader(range(len(task.train_lengths())), batch_sampler=sampler, collate_fn=task.collate)
     optimizer = build_optimizer(model, config.training, fused=accelerator.device.type in FUSED_ADAMW_DEVICES)
-    scheduler = build_scheduler(optimizer, config.training, total_optimizer_steps(config.training, len(sampler)))
+    steps = total_optimizer_steps(config.training, batches_per_process(len(sampler), accelerator.num_processes))
+    scheduler = build_scheduler(optimizer, config.training, steps, processes=accelerator.num_processes)
     model, optimizer, dataloader, scheduler = accelerator.prepare(model, optimizer, dataloader, scheduler)
     state = LoopState()
     if resume:
@@ -128,8 +176,16 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     accelerator.init_trackers("khabar", config=_tracker_config(config))
     parts = LoopParts(accelerator, task, model, optimizer, scheduler, dataloader, sampler, config.training, state)
     started = time.perf_counter()
+    train_log = output_dir / "train_log.jsonl"
+    if accelerator.is_main_process:
+        _trim_train_log(train_log, state.global_step if resume else 0)
+
     def log(values: dict[str, float], step: int) -> None:
+        """To tensorboard, and to train_log.jsonl (one JSON object a line, appended across resumes)."""
         accelerator.log(values, step=step)
+        if accelerator.is_main_process:
+            with train_log.open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps({"step": step, "epoch": state.epoch, **values}) + "\n")
 
     for info in train_while_improving(parts, log, has_dev=config.has_dev):
         if info.metrics is None:
@@ -150,5 +206,6 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     accelerator.end_training()
     return TrainingResult(
         output_dir, best_dir, last_dir, state.best_score, state.global_step, state.epoch,
-        time.perf_counter() - started, state.history,
+        time.perf_counter() - started, state.history, config.training.mixed_precision,
+        accelerator.num_processes, accelerator.is_main_process,
     )

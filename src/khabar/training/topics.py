@@ -22,6 +22,7 @@ from khabar.modeling import MeanPoolingBertConfig, MeanPoolingBertForSequenceCla
 from khabar.predict import pool_windows, predict_documents
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
+from khabar.training.distributed import evaluation_shard
 from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
 
@@ -123,7 +124,7 @@ class TopicTask:
             accelerator.unwrap_model(model), self.words, [d.full_text for d in docs],
             stride=self.config.model.stride, pooling=self.config.model.pooling,
             max_windows=self.config.model.max_windows, batch_size=self.config.training.eval_batch_size,
-            device=accelerator.device, autocast=accelerator.autocast,
+            device=accelerator.device, autocast=accelerator.autocast, shard=evaluation_shard(accelerator),
         )
         probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return probabilities.numpy()
