@@ -209,7 +209,11 @@ def _hyperparameters(folder: Path, task: str) -> dict[str, Any]:
     path = folder.parent / "config.yaml"
     if not path.is_file():
         return {}
-    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return hyperparameters_from_config(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, task)
+
+
+def hyperparameters_from_config(config: dict[str, Any], task: str) -> dict[str, Any]:
+    """The card's settings table from a resolved experiment config (as written to config.yaml)."""
     inert = SETTINGS_OF_OTHER_TASKS.get(task, frozenset())
     return {
         f"{section}.{key}": value

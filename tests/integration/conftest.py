@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertForTokenClassification
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertModel,
+)
 
 from khabar import __version__
 from khabar.backbones import OFFLINE_E5_SMALL, prepare
@@ -45,6 +51,19 @@ def tiny_ner_checkpoint(offline_backbone: Path, tmp_path_factory: pytest.TempPat
     output = tmp_path_factory.mktemp("tiny-ner-run")
     config = load_config(TINY_NER_CONFIG, ["data.max_eval_examples=8"], output_dir=str(output))
     return train(config).best_dir
+
+
+@pytest.fixture(scope="session")
+def small_backbone(offline_backbone: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backbone folder for training tests that need many quick runs: a 2-layer, 32-wide BERT with random
+    weights (a real BertConfig) and the offline backbone's real tokenizer."""
+    torch.manual_seed(3)
+    folder = tmp_path_factory.mktemp("small-backbone")
+    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, pad_token_id=1)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(offline_backbone).save_pretrained(folder)
+    return folder
 
 
 def _random_bert_config(labels: list[str], **extra: object) -> BertConfig:

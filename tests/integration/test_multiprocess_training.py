@@ -16,9 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from accelerate import Accelerator
-from transformers import AutoTokenizer, BertConfig, BertModel
 
 from khabar.checkpoint import read_metadata
 from khabar.training import load_config, train
@@ -30,20 +28,6 @@ TINY_TOPICS = REPO / "configs" / "topics" / "tiny.yaml"
 SAMPLE_TOPIC_LABELS = "[culture, diplomacy, economy, environment, health, politics, science_technology, " \
     "security, society, sports]"
 LAUNCH_TIMEOUT_S = 300
-
-
-@pytest.fixture(scope="module")
-def small_backbone(offline_backbone: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT (random weights, real config) with the offline backbone's tokenizer."""
-    torch.manual_seed(3)
-    config = BertConfig(
-        vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512, pad_token_id=1,
-    )
-    folder = tmp_path_factory.mktemp("small-backbone")
-    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(offline_backbone).save_pretrained(folder)
-    return folder
 
 
 def _free_port() -> int:

@@ -103,3 +103,35 @@ def test_zero_dev_fraction_trains_on_all_of_train_and_forbids_early_stopping(tmp
     assert load_config(write(tmp_path, MINIMAL)).has_dev
     with pytest.raises(ConfigError, match="early_stopping_patience needs a dev split"):
         load_config(write(tmp_path, MINIMAL), ["data.dev_fraction=0", "training.early_stopping_patience=2"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [("no", "no"), ("fp32", "fp32"), ("auto", "auto"), ("bf16", "bf16")])
+def test_mixed_precision_override_keeps_yaml_11_words_as_strings(tmp_path, monkeypatch, value, expected):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    config = load_config(write(tmp_path, MINIMAL), [f"training.mixed_precision={value}"])
+    assert config.training.mixed_precision == expected
+
+
+def test_mixed_precision_defaults_to_auto_and_no_in_a_file_is_a_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    assert load_config(write(tmp_path, MINIMAL)).training.mixed_precision == "auto"
+    config = load_config(write(tmp_path, MINIMAL + "training:\n  mixed_precision: no\n"))
+    assert config.training.mixed_precision == "no"
+    with pytest.raises(ConfigError, match=r"training.mixed_precision: 'fp8' is not one of"):
+        load_config(write(tmp_path, MINIMAL), ["training.mixed_precision=fp8"])
+
+
+@pytest.mark.parametrize(("word", "expected"), [("yes", True), ("on", True), ("no", False), ("off", False),
+                                                ("true", True), ("False", False)])
+def test_boolean_settings_still_accept_yaml_11_words(tmp_path, monkeypatch, word, expected):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    config = load_config(write(tmp_path, MINIMAL), [f"training.freeze_word_embeddings={word}"])
+    assert config.training.freeze_word_embeddings is expected
+    with pytest.raises(ConfigError, match="expected true or false"):
+        load_config(write(tmp_path, MINIMAL), ["training.freeze_word_embeddings=maybe"])
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_configs_leave_precision_to_the_hardware(path, monkeypatch):
+    monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
+    assert load_config(path).training.mixed_precision == "auto"

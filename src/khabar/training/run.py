@@ -60,7 +60,7 @@ def build_task(config: ExperimentConfig) -> Task:
     return TopicTask(config)
 
 
-def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any]) -> None:
+def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any], config: ExperimentConfig) -> None:
     model = parts.accelerator.unwrap_model(parts.model)
     metadata = parts.task.metadata(metrics)
 
@@ -68,9 +68,10 @@ def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any]) ->
         model.save_pretrained(staging, safe_serialization=True)
         parts.task.save_extras(staging)
         (staging / "khabar.json").write_text(metadata.to_json(), encoding="utf-8")
-        from khabar.cards import write_model_card
+        from khabar.cards import hyperparameters_from_config, write_model_card
 
-        write_model_card(staging, metadata)
+        settings = hyperparameters_from_config(config.to_dict(), config.task)
+        write_model_card(staging, metadata, hyperparameters=settings)
 
     write_folder_atomically(folder, fill)
 
@@ -148,7 +149,8 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     config = dataclasses.replace(config, training=dataclasses.replace(config.training, mixed_precision=used))
     if accelerator.is_main_process:
         print(
-            f"khabar: mixed precision {config.training.mixed_precision} ({precision.reason}); "
+            f"khabar: {'warning: ' if precision.slow else ''}mixed precision {config.training.mixed_precision} "
+            f"({precision.reason}); "
             f"{accelerator.num_processes} process(es) on {accelerator.device}",
             file=sys.stderr,
         )
@@ -192,10 +194,10 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
             continue
         if accelerator.is_main_process:
             if info.is_best:
-                _save_checkpoint(best_dir, parts, info.metrics)
+                _save_checkpoint(best_dir, parts, info.metrics, config)
                 link_folder_atomically(best_dir, last_dir)
             else:
-                _save_checkpoint(last_dir, parts, info.metrics)
+                _save_checkpoint(last_dir, parts, info.metrics, config)
             if info.epoch_end:
                 save_training_state(state_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
             (output_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")
