@@ -1,8 +1,9 @@
 """Training throughput: khabar's loop against a plain `transformers.Trainer`, same backbone, data and limits.
 
 Both runs use the same sentences (ANERcorp train by default), batch size, sequence limit, learning rate, frozen
-word embeddings and thread count, in one process. Throughput is measured between the end of the first
-`--warmup` optimiser steps and the last step, so model loading, evaluation and checkpointing are excluded.
+word embeddings, precision and thread count, in one process. The Trainer runs twice: with its default random
+batches and with its built-in length grouping; both ratios are reported. Throughput is measured between the end
+of the first `--warmup` optimiser steps and the last step, so model loading, evaluation and checkpointing are excluded.
 Prints one JSON object.
 
     python benchmarks/train_speed.py --steps 100 --set model.context=sentence --set model.max_length=128 \
@@ -28,11 +29,14 @@ from transformers import (
 )
 
 from khabar.features import IGNORE_INDEX
+from khabar.hardware import cpu_features
 from khabar.training import load_config, train
 from khabar.training import run as run_module
 from khabar.training.optim import freeze_word_embeddings
 
 REPO = Path(__file__).resolve().parents[1]
+# The Trainer's samplers compared against: its default, and its own length grouping.
+SAMPLINGS = ("random", "group_by_length")
 
 
 class StepClock(TrainerCallback):
@@ -80,11 +84,14 @@ def khabar_run(config_path: str, overrides: list[str], warmup: int) -> tuple[flo
     return throughput(times, warmup, config.training.batch_size), task_holder["task"]
 
 
-def trainer_run(task, steps: int, warmup: int) -> float:
-    """The plain baseline: the same windows, random batches, padding by DataCollatorForTokenClassification.
+def trainer_run(task, steps: int, warmup: int, sampling: str) -> float:
+    """The Trainer baseline: the same windows, padding by DataCollatorForTokenClassification, batches drawn by
+    `sampling`: "random" (its default) or "group_by_length" (its built-in length grouping, `group_by_length=True`
+    before transformers 5).
 
-    The model comes from the task itself (same dropout and attention kernel), and the Trainer gets the config's
-    precision, so the ratio measures the loop, the batching and the padding, not a setting one side lacks.
+    The model comes from the task itself (same dropout and attention kernel), and the Trainer gets the precision
+    the khabar run resolved, so the ratio measures the loop, the batching and the padding, not a setting one
+    side lacks.
     """
     config = task.config.training
     features = [
@@ -100,7 +107,7 @@ def trainer_run(task, steps: int, warmup: int) -> float:
             output_dir=folder, per_device_train_batch_size=config.batch_size, max_steps=steps,
             learning_rate=config.learning_rate, report_to="none", save_strategy="no", logging_strategy="no",
             use_cpu=True, dataloader_num_workers=0, seed=config.seed, disable_tqdm=True,
-            bf16=config.mixed_precision == "bf16",
+            bf16=config.mixed_precision == "bf16", train_sampling_strategy=sampling,
         )
         collator = DataCollatorForTokenClassification(task.tokenizer, label_pad_token_id=IGNORE_INDEX)
         Trainer(model=model, args=args, train_dataset=features, data_collator=collator, callbacks=[clock]).train()
@@ -119,7 +126,7 @@ def main() -> None:
                  "training.log_every_steps=1000"]
     khabar_rate, task = khabar_run(args.config, overrides, args.warmup)
     config = task.config.training
-    trainer_rate = trainer_run(task, args.steps, args.warmup)
+    trainer_rates = {sampling: trainer_run(task, args.steps, args.warmup, sampling) for sampling in SAMPLINGS}
     lengths = [len(w) for w in task.train_windows]
     print(json.dumps({
         "benchmark": "train_speed",
@@ -128,16 +135,18 @@ def main() -> None:
         "steps": args.steps,
         "batch_size": config.batch_size,
         "max_length": task.config.model.max_length,
-        "mixed_precision": config.mixed_precision or "no",
+        "mixed_precision": config.mixed_precision,  # what the khabar run resolved (both sides use it)
         "attn_implementation": task.config.model.attn_implementation or "transformers default",
         "train_windows": len(lengths),
         "train_sentences": len(task.train_sentences),
         "mean_window_tokens": round(sum(lengths) / len(lengths), 1),
         "khabar_windows_per_s": round(khabar_rate, 2),
-        "trainer_windows_per_s": round(trainer_rate, 2),
-        "ratio": round(khabar_rate / trainer_rate, 2),
+        **{f"trainer_{sampling}_windows_per_s": round(rate, 2) for sampling, rate in trainer_rates.items()},
+        **{f"ratio_vs_trainer_{sampling}": round(khabar_rate / rate, 2) for sampling, rate in trainer_rates.items()},
         "torch_threads": torch.get_num_threads(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "cpu_features": cpu_features().describe(),
+        "torch": torch.__version__,
     }, indent=2))
 
 
