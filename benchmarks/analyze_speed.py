@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("KHABAR_DATA_DIR", REPO.parent / "shared" / "data"))
 # khabar serves the window context recorded in the checkpoint; "other_context" is the other one (sentences
 # packed into windows for a sentence-context checkpoint, one sentence per window for a packed one).
-# khabar_default is `Analyzer.load()` with no options (precision "auto": bf16 on CPUs with AMX/AVX512-BF16).
+# khabar_default is `Analyzer.load()` with no options (precision "auto": bf16 on CPUs with AMX, fp32 elsewhere).
 CONFIGS = (
     "khabar_default", "khabar_fp32", "khabar_bf16", "khabar_int8", "khabar_fp32_other_context", "pipeline_fp32",
     "pipeline_bf16",
@@ -356,11 +356,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     del runners
     pipeline = speed["pipeline_fp32"]
     pipeline_bf16 = speed["pipeline_bf16"]
+    from khabar.hardware import cpu_features
+
     result: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "note": args.note,
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "transformers": transformers.__version__, "python": platform.python_version()},
+                    "transformers": transformers.__version__, "python": platform.python_version(),
+                    "cpu_features": cpu_features().describe()},
         "checkpoint": args.ner,
         "documents": len(documents),
         "characters": sum(map(len, documents)),
