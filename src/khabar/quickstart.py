@@ -53,7 +53,7 @@ def train_or_reuse(config: ExperimentConfig) -> Path:
 
 
 def run(data: str, runs_dir: Path) -> Path:
-    from khabar.cli.analyze import format_table
+    from khabar.corpus import format_table
     from khabar.inference import Analyzer
 
     ner_config, topics_config, duration = PLANS[data]

@@ -330,7 +330,7 @@ def test_cli_analyses_each_file_as_one_document(cli_checkpoints, tmp_path, capsy
     records = _json_lines(capsys.readouterr().out)
     assert [r["id"] for r in records] == paths
     for record, text in zip(records, texts.values(), strict=True):
-        assert set(record) == {"id", "entities", "topics"} and record["topics"]
+        assert set(record) == {"id", "text", "entities", "topics"} and record["topics"] and record["text"] == text
         for entity in record["entities"]:
             assert text[entity["start"] : entity["end"]] == entity["text"]
             assert set(entity) == {"text", "label", "start", "end", "score"}
@@ -382,7 +382,7 @@ def test_cli_table_lists_entities_then_topics(cli_checkpoints, tmp_path, capsys)
     assert out.index("entities (") < out.index("topics (")
 
 
-def test_cli_writes_output_file_atomically(cli_checkpoints, tmp_path, capsys):
+def test_cli_writes_output_file_and_its_run_record(cli_checkpoints, tmp_path, capsys):
     (tmp_path / "a.txt").write_text("زار كيشيدا واشنطن.", encoding="utf-8")
     output = tmp_path / "out" / "result.jsonl"
     output.parent.mkdir()
@@ -390,7 +390,8 @@ def test_cli_writes_output_file_atomically(cli_checkpoints, tmp_path, capsys):
     assert capsys.readouterr().out == ""
     (record,) = _json_lines(output.read_text(encoding="utf-8"))
     assert record["id"] == str(tmp_path / "a.txt")
-    assert [p.name for p in output.parent.iterdir()] == ["result.jsonl"], "no temporary file left behind"
+    names = sorted(p.name for p in output.parent.iterdir())
+    assert names == [".result.jsonl.analyze-state.json", "result.jsonl"], "no shard or temporary file left behind"
 
 
 def test_cli_context_flag_defaults_to_the_checkpoint(cli_checkpoints):

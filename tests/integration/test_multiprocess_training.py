@@ -71,7 +71,9 @@ def evaluate_in_one_process(run: Path, split: str) -> dict:
     return task.evaluate(model, Accelerator(cpu=True), split)
 
 
-def run_pair(config: Path, overrides: list[str], batch_size: int, tmp_path: Path, task: str) -> tuple[Path, Path, dict]:
+def run_pair(
+    config: Path, overrides: list[str], batch_size: int, tmp_path: Path, task: str
+) -> tuple[Path, Path, dict]:
     """The same config in one process (batch 2B, in-process) and in two processes (batch B each)."""
     single, double = tmp_path / "one-process", tmp_path / "two-processes"
     train(load_config(config, [*overrides, f"training.batch_size={2 * batch_size}"], output_dir=str(single)))
@@ -81,6 +83,8 @@ def run_pair(config: Path, overrides: list[str], batch_size: int, tmp_path: Path
     ])
     (summary,) = summaries(result.stdout)  # printed once, by the main process
     assert summary["processes"] == 2
+    steps = summary["steps"]
+    assert f"| {steps}/{steps} [" in result.stderr, "the progress bar counts this process's optimizer steps"
     return single, double, summary
 
 

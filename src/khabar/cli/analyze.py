@@ -1,36 +1,25 @@
-"""`khabar analyze --ner DIR --topics DIR [FILE ...]`: documents in, one JSON object (or a table) per document out.
+"""`khabar analyze`: documents in, one JSON line (or a table) per document out, streamed and resumable.
 
-Each FILE is one document (its id is the path as given); with no FILE the document is read from stdin. With
-`--jsonl`, or for a `.jsonl` FILE, each line is a record `{"id": ..., "text": ...}`.
+Inputs: FILEs (one document each; `.jsonl` files and `--jsonl`: one `{"id", "text"}` record per line), stdin,
+or `--dataset` (a `datasets` save_to_disk folder, a parquet/JSONL/CSV file, or a Hub name). Output lines carry
+`id`, `text`, `entities` and `topics`, so they can be scored with `khabar evaluate --format spans`.
+Under `accelerate launch` each process analyses every N-th chunk of documents and the main process merges
+the shards into `--output` in input order (see `khabar.corpus`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
-from khabar.data.io import json_objects
-from khabar.errors import DataFormatError, KhabarError
+from khabar.errors import KhabarError
 from khabar.options import DECODINGS, PRECISIONS
 
-if TYPE_CHECKING:
-    from khabar.inference import Document
+__all__ = ["register"]
 
-__all__ = ["InputDocument", "format_json", "format_table", "read_documents", "register"]
-
-STDIN_NAME = "<stdin>"
-
-
-@dataclass(frozen=True)
-class InputDocument:
-    """A document to analyse and the id its result is written under."""
-
-    id: str
-    text: str
+EXIT_SOME_SKIPPED = 1
 
 
 def register(subparsers: Any) -> None:
@@ -39,16 +28,25 @@ def register(subparsers: Any) -> None:
         "analyze",
         help="find entities and topics in documents",
         description="Analyse documents with an NER checkpoint, a topic checkpoint, or both. Writes one JSON "
-        "object per document (id, entities with text/label/start/end/score, topics with label/score).",
+        "object per document (id, text, entities with text/label/start/end/score, topics with label/score). "
+        "Exit status 1 when some documents could not be analysed (each is reported on stderr).",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="documents (one per file; .jsonl: one per line)")
     parser.add_argument("--ner", metavar="DIR", help="NER checkpoint folder (or a run folder with best/)")
     parser.add_argument("--topics", metavar="DIR", help="topic checkpoint folder (or a run folder with best/)")
     parser.add_argument("--jsonl", action="store_true", help='read records {"id", "text"}, one per line')
+    parser.add_argument("--dataset", metavar="PATH_OR_NAME",
+                        help="read a datasets dataset: a save_to_disk folder, a parquet/JSONL/CSV file, or a Hub name")
+    parser.add_argument("--split", help="the dataset split (default: the only one, or train)")
+    parser.add_argument("--text-column", default="text", help="dataset column with the text (default: text)")
+    parser.add_argument("--id-column", help="dataset column with document ids (default: the row number)")
     parser.add_argument("--format", choices=("json", "table"), default="json", help="output format (default: json)")
-    parser.add_argument("--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    parser.add_argument("--output", metavar="FILE", help="write here, line by line as results are ready")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted --output run: documents already written are skipped")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
-    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--device", default=None,
+                        help="torch device (default: cpu; under accelerate launch, each process's own device)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 where the hardware has native bf16 (AMX CPUs, GPUs), "
@@ -63,90 +61,69 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
-def _jsonl_documents(lines: Iterable[tuple[int, str]], source: str) -> Iterator[InputDocument]:
-    for number, record in json_objects(lines, source):
-        if "text" not in record:
-            raise DataFormatError(source, number, f"missing field 'text' (fields found: {sorted(record)})")
-        if not isinstance(record["text"], str):
-            raise DataFormatError(source, number, f"text must be a string, found {type(record['text']).__name__}")
-        identifier = record.get("id", f"{source}:{number}")
-        if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
-            raise DataFormatError(source, number, f"id must be a string or an integer, found {identifier!r}")
-        yield InputDocument(str(identifier), record["text"])
-
-
-def read_documents(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> list[InputDocument]:
-    """All input documents, read and checked before any model work so a bad record fails fast."""
-    from khabar.data.io import read_lines, read_text
-
-    if not files:
-        text = (stdin or sys.stdin).read()
-        if jsonl:
-            return list(_jsonl_documents(enumerate(text.splitlines(), start=1), STDIN_NAME))
-        return [InputDocument(STDIN_NAME, text)]
-    documents: list[InputDocument] = []
-    for path in files:
-        if jsonl or path.endswith(".jsonl"):
-            documents.extend(_jsonl_documents(read_lines(path), path))
-        else:
-            documents.append(InputDocument(path, read_text(path)))
-    return documents
-
-
-def format_json(identifier: str, document: Document) -> str:
-    """One JSON line: the id, the entities and the topics (no text: the caller has it)."""
-    record = document.to_dict()
-    return json.dumps(
-        {"id": identifier, "entities": record["entities"], "topics": record["topics"]}, ensure_ascii=False
-    ) + "\n"
-
-
-def format_table(identifier: str, document: Document, *, entities: bool, topics: bool) -> str:
-    """A readable block: entities (label, text, start-end, score), then topics (label, score)."""
-    lines = [f"# {identifier}"]
-    if entities:
-        lines.append(f"entities ({len(document.entities)}):")
-        label_width = max((len(e.label) for e in document.entities), default=0)
-        text_width = max((len(e.text) for e in document.entities), default=0)
-        for e in document.entities:
-            lines.append(
-                f"  {e.label:<{label_width}}  {e.text:<{text_width}}  {f'{e.start}-{e.end}':>11}  {e.score:.3f}"
-            )
-    if topics:
-        lines.append(f"topics ({len(document.topics)}):")
-        width = max((len(t.label) for t in document.topics), default=0)
-        lines.extend(f"  {t.label:<{width}}  {t.score:.3f}" for t in document.topics)
-    return "\n".join(lines) + "\n\n"
-
-
-def _run(args: argparse.Namespace) -> int:
+def _check_arguments(args: argparse.Namespace, processes: int) -> None:
     if args.ner is None and args.topics is None:
         raise KhabarError("give --ner DIR, --topics DIR, or both")
     if args.batch_size < 1:
         raise KhabarError(f"--batch-size must be at least 1, got {args.batch_size}")
-    documents = read_documents(args.files, jsonl=args.jsonl)
+    if args.dataset and (args.files or args.jsonl):
+        raise KhabarError("give FILEs or --dataset, not both")
+    if args.resume and (args.output is None or args.format != "json"):
+        raise KhabarError("--resume continues a JSON --output file: give --output FILE (and --format json)")
+    if processes > 1 and (args.output is None or args.format != "json"):
+        raise KhabarError(f"{processes} processes need --output FILE (JSON lines): each writes a shard, then merge")
+
+
+def _source(args: argparse.Namespace) -> Any:
+    from khabar.corpus import DatasetSource, FileSource, StdinSource
+
+    if args.dataset:
+        return DatasetSource(args.dataset, args.split, args.text_column, args.id_column)
+    if args.files:
+        return FileSource(args.files, jsonl=args.jsonl)
+    return StdinSource(jsonl=args.jsonl)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from khabar.corpus import OutputPlan, Skipped, analyze_corpus, format_json, format_table, process_layout
+
+    layout = process_layout()
+    _check_arguments(args, layout.processes)
+    source = _source(args)
     from khabar.inference import Analyzer
 
+    device = args.device or (str(layout.device) if layout.processes > 1 else "cpu")
     analyzer = Analyzer.load(
-        ner=args.ner, topics=args.topics, device=args.device, quantize=args.quantize,
+        ner=args.ner, topics=args.topics, device=device, quantize=args.quantize,
         batch_size=args.batch_size, pack_sentences=args.pack_sentences, precision=args.precision,
         decoding=args.decoding,
     )
-    results = analyzer.analyze_many((d.text for d in documents), progress=len(documents) > 1)
-
-    def chunks() -> Iterator[str]:
-        for source, document in zip(documents, results, strict=True):
-            if args.format == "table":
-                yield format_table(source.id, document, entities=args.ner is not None, topics=args.topics is not None)
-            else:
-                yield format_json(source.id, document)
-
-    if args.output:
-        from khabar.data.io import atomic_write_text
-
-        atomic_write_text(args.output, chunks())
+    if args.format == "table":
+        formatter = partial(format_table, entities=args.ner is not None, topics=args.topics is not None)
     else:
-        for chunk in chunks():
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
-    return 0
+        formatter = format_json
+    output = None
+    if args.output:
+        output = OutputPlan(_output_path(args.output), layout.processes, layout.rank)
+
+    def report(skipped: Skipped) -> None:
+        where = f" ({skipped.source})" if skipped.source and skipped.source != skipped.id else ""
+        print(f"skipped {skipped.id}{where}: {skipped.reason}", file=sys.stderr)
+
+    summary = analyze_corpus(
+        source, analyzer, formatter, output=output, resume=args.resume, layout=layout, on_skip=report,
+    )
+    if layout.is_main:
+        print(summary.to_json(), file=sys.stderr)
+    return EXIT_SOME_SKIPPED if summary.skipped else 0
+
+
+def _output_path(value: str) -> Any:
+    from pathlib import Path
+
+    path = Path(value)
+    if path.is_dir():
+        raise KhabarError(f"--output {value} is a folder, expected a file path")
+    if not path.parent.is_dir():
+        raise KhabarError(f"--output {value}: folder {path.parent} does not exist")
+    return path

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from khabar.errors import DataFormatError
 
-__all__ = ["atomic_write_text", "json_objects", "read_lines", "read_text", "split_source"]
+__all__ = [
+    "atomic_write_text",
+    "count_nonblank_lines",
+    "iter_lines",
+    "json_objects",
+    "read_lines",
+    "read_text",
+    "split_source",
+]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -45,6 +53,47 @@ def read_lines(path: str | Path) -> list[tuple[int, str]]:
     if lines and lines[-1] == "":
         lines.pop()  # the text after the final newline is not a line
     return list(enumerate(lines, start=1))
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Like `read_lines` (same numbering and line ends) but streamed: memory stays flat for any file size.
+
+    A line that is not UTF-8 is a DataFormatError naming it; the lines before it have been yielded.
+    """
+    path = Path(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the with-block below)
+    except FileNotFoundError:
+        raise DataFormatError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(path, None, "is a directory, expected a file") from None
+    number = 0
+    with handle:
+        for raw in handle:
+            if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataFormatError(
+                    path, number + 1, f"not valid UTF-8 (byte {raw[error.start]:#04x} at column {error.start + 1})"
+                ) from None
+            pieces = _NEWLINE.split(text)
+            if pieces[-1] == "":
+                pieces.pop()  # the text after the line's own newline
+            for piece in pieces:
+                number += 1
+                yield number, piece
+
+
+def count_nonblank_lines(path: str | Path) -> int:
+    """How many non-blank lines a file has, read in binary blocks (a progress total for large JSONL inputs)."""
+    count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                count += 1
+    return count
 
 
 def split_source(source: str | None) -> tuple[str | None, int | None]:

@@ -80,9 +80,12 @@ def _parse_entity(raw: object, text: str, where: tuple[Path, int]) -> CharEntity
 
 
 def _string_list(record: dict[str, Any], key: str, where: tuple[Path, int]) -> tuple[str, ...]:
+    """Labels as strings; `{"label": ..., "score": ...}` objects (as `khabar analyze` writes topics) give labels."""
     values = record.get(key, [])
+    if isinstance(values, list):
+        values = [value.get("label") if isinstance(value, dict) else value for value in values]
     if not isinstance(values, list) or not all(isinstance(value, str) and value for value in values):
-        raise DataFormatError(*where, f"field {key!r} must be a list of non-empty strings, found {values!r}")
+        raise DataFormatError(*where, f"field {key!r} must be a list of non-empty strings, found {values!r:.200}")
     return tuple(values)
 
 
