@@ -88,14 +88,17 @@ def _evaluate_best_on_test(parts: LoopParts, best_dir: Path, output_dir: Path) -
         (output_dir / "test_metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
 
 
-def _forget_single_process_state() -> None:
-    """Let a second `train()` in one process (a notebook, a test session) choose another precision.
+def _allow_precision(value: str | None) -> None:
+    """Let a second `train()` in one process (a notebook, a test session) use another precision than the first.
 
-    accelerate keeps one state per process and refuses a new mixed-precision setting once it is set; outside a
-    distributed job nothing else shares that state, so it is started afresh.
+    accelerate keeps one state per process and refuses a different mixed-precision setting once it is set.
+    Outside a distributed job, and only then, that state is started afresh when the setting differs.
     """
-    if PartialState._shared_state and PartialState().distributed_type == DistributedType.NO:
-        AcceleratorState._reset_state(reset_partial_state=True)
+    state = AcceleratorState._shared_state
+    if not state or value is None or state.get("_mixed_precision") == value:
+        return
+    if PartialState().distributed_type == DistributedType.NO:
+        AcceleratorState._reset_state(reset_partial_state=False)
 
 
 def _trim_train_log(path: Path, last_step: int) -> None:
@@ -133,11 +136,11 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
         raise CheckpointError(f"--resume: no saved training state in {state_dir}")
     if config.training.num_threads:
         torch.set_num_threads(config.training.num_threads)
-    _forget_single_process_state()
     # The device decides `auto`, and the Accelerator takes the precision when it is built: ask accelerate's process
     # state first, with the CPU flag its launcher passes, since the first PartialState fixes the process layout.
     device = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device
     precision = choose_mixed_precision(config.training.mixed_precision, device)
+    _allow_precision(precision.accelerate_value)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.training.gradient_accumulation_steps,
         mixed_precision=precision.accelerate_value,
