@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 import yaml
 
 from khabar.backbones import prepare
@@ -22,6 +23,7 @@ from khabar.data import SAMPLE_ARTICLE, sample_path
 from khabar.data.io import atomic_write_text
 from khabar.errors import ConfigError, KhabarError
 from khabar.training import ExperimentConfig, load_config, train
+from khabar.training.precision import resolved_label
 
 __all__ = ["main"]
 
@@ -40,8 +42,11 @@ def train_or_reuse(config: ExperimentConfig) -> Path:
     """Train unless the run folder already holds a best checkpoint trained from this very config."""
     run = Path(config.output_dir)
     saved = run / "config.yaml"
+    # config.yaml records the precision the run used (auto resolved on this machine): compare like with like.
+    expected = config.to_dict()
+    expected["training"]["mixed_precision"] = resolved_label(config.training.mixed_precision, torch.device("cpu"))
     unchanged = saved.is_file() and yaml.safe_load(saved.read_text(encoding="utf-8")) == yaml.safe_load(
-        yaml.safe_dump(config.to_dict())
+        yaml.safe_dump(expected)
     )
     if unchanged and (run / "best" / "khabar.json").is_file():
         print(f"reusing {run}/best (delete {run} to train again)")

@@ -8,7 +8,7 @@ import torch
 
 from khabar.hardware import cpu_features, native_bf16
 
-__all__ = ["PrecisionChoice", "choose_mixed_precision"]
+__all__ = ["PrecisionChoice", "choose_mixed_precision", "resolved_label"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,8 @@ def choose_mixed_precision(requested: str | None, device: torch.device) -> Preci
         reason = f"bf16 as configured, but {_device_words(device)} emulates it: expect much slower steps than fp32"
         return PrecisionChoice(requested, "bf16", reason, slow=True)
     return PrecisionChoice(requested, requested, f"{requested} as configured")
+
+
+def resolved_label(requested: str | None, device: torch.device) -> str:
+    """What a plain (unlaunched) run on `device` records for `requested`: fp32, bf16 or fp16."""
+    return PrecisionChoice.label(choose_mixed_precision(requested, device).accelerate_value or "no")
