@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,8 @@ from khabar.cli import main
 from khabar.corpus import FileSource, OutputPlan, analyze_corpus, format_json
 from khabar.data import SAMPLE_TOPICS, sample_path
 from khabar.inference import Analyzer
+
+from .launch import accelerate_launch
 
 CHUNK = 8  # small chunks so that a few dozen documents make several
 
@@ -173,12 +174,6 @@ def test_dataset_and_resume_mistakes_are_one_line_errors(cli, tmp_path, capsys, 
     assert message in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_cpu_processes_write_the_output_of_one(cli, tmp_path):
     """Same lines in the same order; one thread per process in both runs, so the arithmetic is the same too."""
     path = write_jsonl(tmp_path / "in.jsonl", sample_records(150))
@@ -188,10 +183,7 @@ def test_two_cpu_processes_write_the_output_of_one(cli, tmp_path):
                          capture_output=True, text=True, env=env, timeout=300, check=False)
     assert one.returncode == 0, one.stderr[-3000:]
     double = tmp_path / "two.jsonl"
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-              "--main_process_port", str(_free_port()), "-m", "khabar.cli"]
-    two = subprocess.run([*launch, *cli, str(path), "--output", str(double)],
+    two = subprocess.run([*accelerate_launch(2), *cli, str(path), "--output", str(double)],
                          capture_output=True, text=True, env=env, timeout=300, check=False)
     assert two.returncode == 0, two.stderr[-3000:]
     assert double.read_bytes() == single.read_bytes()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,8 @@ from khabar.checkpoint import read_metadata
 from khabar.training import load_config, train
 from khabar.training.run import build_task
 
+from .launch import accelerate_launch
+
 REPO = Path(__file__).resolve().parents[2]
 TINY_NER = REPO / "configs" / "ner" / "tiny.yaml"
 TINY_TOPICS = REPO / "configs" / "topics" / "tiny.yaml"
@@ -30,19 +30,9 @@ SAMPLE_TOPIC_LABELS = "[culture, diplomacy, economy, environment, health, politi
 LAUNCH_TIMEOUT_S = 300
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def launch_two_processes(arguments: list[str]) -> subprocess.CompletedProcess[str]:
     """`accelerate launch` of `python -m khabar.cli ...` on 2 CPU processes, as the README documents it."""
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(_free_port()), "-m", "khabar.cli", *arguments,
-    ]
+    command = [*accelerate_launch(2), *arguments]
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=LAUNCH_TIMEOUT_S, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
