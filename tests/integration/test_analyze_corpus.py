@@ -192,3 +192,30 @@ def test_two_cpu_processes_write_the_output_of_one(cli, tmp_path):
     assert summary["documents"] == 150 and len(summary["per_process"]) == 2 and sum(summary["per_process"]) == 150
     assert min(summary["per_process"]) > 0
     assert not list(tmp_path.glob(".two.jsonl.shard-*")), "shards are removed after the merge"
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_output(cli, tmp_path):
+    import signal
+    import time
+
+    records = [{"id": f"s{i}", "text": f"زار الوزير رقم {i} عمان والتقى نظيره في القاهرة."} for i in range(20000)]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "khabar.cli", *cli, str(path)]
+    straight, killed = tmp_path / "straight.jsonl", tmp_path / "killed.jsonl"
+    subprocess.run([*command, "--output", str(straight)], check=True, env=env, capture_output=True, timeout=300)
+    process = subprocess.Popen([*command, "--output", str(killed)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (not killed.is_file() or killed.stat().st_size < 20_000):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    written = killed.read_bytes().count(b"\n")
+    assert 0 < written < len(records), "the kill landed mid-run"
+    resumed = subprocess.run([*command, "--output", str(killed), "--resume"], env=env, capture_output=True,
+                             text=True, timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert killed.read_bytes() == straight.read_bytes()
+    summary = json.loads(resumed.stderr.strip().splitlines()[-1])
+    assert summary["already_written"] == written and summary["documents"] == len(records) - written
