@@ -53,17 +53,16 @@ def _combine_shards(
     token_level = sum(1 for r in results if r is not None and r.dim() == 2)
     sequence_level = sum(1 for r in results if r is not None and r.dim() == 1)
     kinds = shard.sum_across(torch.tensor([token_level, sequence_level], dtype=torch.float32))
-    sizes = [len(w) * num_labels if kinds[0] > 0 else num_labels for w in windows]
+    shapes = [(len(w), num_labels) if kinds[0] > 0 else (num_labels,) for w in windows]
     offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + size)
+    for shape in shapes:
+        offsets.append(offsets[-1] + shape[0] * (shape[1] if len(shape) == 2 else 1))
     flat = torch.zeros(offsets[-1], dtype=torch.float32)
     for index, result in enumerate(results):
         if result is not None:
             flat[offsets[index] : offsets[index + 1]] = result.reshape(-1)
     flat = shard.sum_across(flat)
-    shape = [(len(w), num_labels) if kinds[0] > 0 else (num_labels,) for w in windows]
-    return [flat[offsets[i] : offsets[i + 1]].reshape(shape[i]) for i in range(len(windows))]
+    return [flat[offsets[i] : offsets[i + 1]].reshape(shapes[i]) for i in range(len(windows))]
 
 
 def predict_windows(

@@ -114,8 +114,8 @@ class OutputPlan:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def check_resumable(self) -> bool:
-        """Main process, on --resume: True when there is work left; errors when the files cannot be resumed."""
+    def check_resumable(self) -> None:
+        """Main process, on --resume: errors when the files cannot be resumed (`is_complete` says if work is left)."""
         if not self.state_file.is_file():
             if self.path.exists():
                 raise KhabarError(
@@ -123,10 +123,12 @@ class OutputPlan:
                     "`khabar analyze --output`, or that run finished before resume existed: run without --resume"
                 )
             self.start_fresh()
-            return True
+            return
         try:
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
-            processes, complete = int(state["processes"]), bool(state["complete"])
+            processes = int(state["processes"])
+            if not isinstance(state["complete"], bool):
+                raise TypeError("complete must be true or false")
         except (ValueError, KeyError, TypeError):
             raise KhabarError(f"--resume: {self.state_file} is damaged; run without --resume") from None
         if processes != self.processes:
@@ -134,7 +136,6 @@ class OutputPlan:
                 f"--resume: {self.path} was being written by {processes} process(es); resume it with the same "
                 f"number (this run has {self.processes})"
             )
-        return not complete
 
     def done_ids(self) -> Counter[str]:
         """One process: how many times each id was already written (ids may repeat in an input)."""
