@@ -11,20 +11,24 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
-from khabar.errors import CheckpointError
+from khabar.errors import CheckpointError, quote
 
 __all__ = [
+    "DEFAULT_THRESHOLD",
     "METADATA_FILE",
     "CheckpointMetadata",
     "file_fingerprint",
     "read_metadata",
+    "resolve_checkpoint_folder",
     "write_folder_atomically",
 ]
 
 METADATA_FILE = "khabar.json"
 FORMAT_VERSION = 1
+# A multi-label topic is predicted at or above its threshold; labels the checkpoint recorded none for use this.
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
@@ -51,6 +55,73 @@ class CheckpointMetadata:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
 
+    @property
+    def packs_sentences(self) -> bool:
+        """NER: whether consecutive sentences share windows (trained with `model.context: packed`)."""
+        return self.context == "packed"
+
+    @property
+    def probability(self) -> str:
+        """Topics: how logits become probabilities, `sigmoid` per label (multi-label) or `softmax`."""
+        return "sigmoid" if self.multi_label else "softmax"
+
+    def threshold_list(self) -> list[float]:
+        """Multi-label topics: each label's decision threshold, in label order."""
+        return [float(self.thresholds.get(label, DEFAULT_THRESHOLD)) for label in self.labels]
+
+
+def resolve_checkpoint_folder(path: str | Path) -> Path:
+    """The checkpoint folder itself, or a run folder's `best/` (what a run folder serves)."""
+    path = Path(path)
+    if path.is_dir() and not (path / METADATA_FILE).is_file() and (path / "best" / METADATA_FILE).is_file():
+        return path / "best"
+    return path
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    """A JSON value against a field's annotation (str, int, float, bool, list[str], dict[...], Optional)."""
+    origin = getattr(hint, "__origin__", None)
+    if hint is Any:
+        return True
+    if origin is None and hasattr(hint, "__args__"):  # X | None
+        return any(_is_instance(value, arg) for arg in hint.__args__)
+    if origin in (list, dict):
+        if not isinstance(value, origin):
+            return False
+        key_hint, *value_hint = hint.__args__ if origin is dict else (None, hint.__args__[0])
+        if origin is list:
+            return all(_is_instance(item, value_hint[0]) for item in value)
+        return all(isinstance(k, str) and _is_instance(v, value_hint[0]) for k, v in value.items())
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _check_field_types(path: Path, data: dict[str, Any]) -> None:
+    hints = get_type_hints(CheckpointMetadata)
+    for name, value in data.items():
+        if not _is_instance(value, hints[name]):
+            expected = getattr(hints[name], "__name__", None) or str(hints[name])
+            raise CheckpointError(f"{path}: field {name!r} should be {expected}, got {quote(value)}")
+
+
+def _check_values(path: Path, metadata: CheckpointMetadata) -> None:
+    """Values the types allow but no khabar checkpoint has (a task, context or pooling khabar does not know)."""
+    choices = {"task": ("ner", "topics"), "context": ("sentence", "packed"), "pooling": ("mean", "max")}
+    for name, allowed in choices.items():
+        if getattr(metadata, name) not in allowed:
+            raise CheckpointError(
+                f"{path}: {name} must be one of {', '.join(allowed)}, got {quote(getattr(metadata, name))}"
+            )
+    if not metadata.labels:
+        raise CheckpointError(f"{path}: labels is empty")
+    if metadata.max_length < 3 or metadata.stride < 0:
+        raise CheckpointError(f"{path}: max_length {metadata.max_length} and stride {metadata.stride} are not usable")
+
 
 def read_metadata(folder: str | Path, *, task: str | None = None) -> CheckpointMetadata:
     """Read and check `khabar.json`; a folder without it (or of another task) is a clear CheckpointError."""
@@ -65,16 +136,23 @@ def read_metadata(folder: str | Path, *, task: str | None = None) -> CheckpointM
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{path}: invalid JSON: {error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as error:
+        raise CheckpointError(f"{path}: invalid JSON: {quote(str(error))}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
     known = {f.name for f in dataclasses.fields(CheckpointMetadata)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise CheckpointError(f"{path}: unknown field(s) {', '.join(unknown)}; written by a newer khabar?")
-    try:
-        metadata = CheckpointMetadata(**data)
-    except TypeError as error:
-        raise CheckpointError(f"{path}: {error}") from None
+    missing = sorted(
+        f.name for f in dataclasses.fields(CheckpointMetadata)
+        if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    if missing:
+        raise CheckpointError(f"{path}: missing field(s) {', '.join(missing)}")
+    _check_field_types(path, data)
+    metadata = CheckpointMetadata(**data)
+    _check_values(path, metadata)
     if task is not None and metadata.task != task:
         raise CheckpointError(f"{folder} is a {metadata.task!r} checkpoint, expected a {task!r} one")
     if not (folder / "model.safetensors").is_file() and not any(folder.glob("model-*.safetensors")):

