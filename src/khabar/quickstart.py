@@ -19,9 +19,10 @@ import torch
 import yaml
 
 from khabar.backbones import prepare
+from khabar.cli import run_guarded
 from khabar.data import SAMPLE_ARTICLE, sample_path
 from khabar.data.io import atomic_write_text
-from khabar.errors import ConfigError, KhabarError
+from khabar.errors import ConfigError
 from khabar.training import ExperimentConfig, load_config, train
 from khabar.training.precision import resolved_label
 
@@ -89,12 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", choices=sorted(PLANS), default="sample")
     parser.add_argument("--runs", type=Path, default=REPO / "runs", help="where run folders go")
     args = parser.parse_args(argv)
-    try:
+
+    def quickstart() -> int:
         run(args.data, args.runs)
-    except KhabarError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return run_guarded(quickstart)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ the shards into `--output` in input order (see `khabar.corpus`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from functools import partial
 from typing import Any
 
-from khabar.errors import KhabarError
-from khabar.options import DECODINGS, PRECISIONS
+from khabar.cli._common import DEVICE_HELP, check_output_path
+from khabar.errors import DataFormatError, UsageError
+from khabar.options import DECODINGS, DEFAULT_DEVICE, PRECISIONS
 
 __all__ = ["register"]
 
@@ -45,8 +47,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted --output run: documents already written are skipped")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per forward pass")
-    parser.add_argument("--device", default=None,
-                        help="torch device (default: cpu; under accelerate launch, each process's own device)")
+    parser.add_argument("--device", default=DEFAULT_DEVICE,
+                        help=f"{DEVICE_HELP} (under accelerate launch, auto is each process's own device)")
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of Linear layers (CPU)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 where the hardware has native bf16 (AMX CPUs, GPUs), "
@@ -62,16 +64,24 @@ def register(subparsers: Any) -> None:
 
 
 def _check_arguments(args: argparse.Namespace, processes: int) -> None:
+    """Everything that can be checked before a model is loaded: options, input files, the output path."""
     if args.ner is None and args.topics is None:
-        raise KhabarError("give --ner DIR, --topics DIR, or both")
+        raise UsageError("give --ner DIR, --topics DIR, or both")
     if args.batch_size < 1:
-        raise KhabarError(f"--batch-size must be at least 1, got {args.batch_size}")
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.dataset and (args.files or args.jsonl):
-        raise KhabarError("give FILEs or --dataset, not both")
+        raise UsageError("give FILEs or --dataset, not both")
     if args.resume and (args.output is None or args.format != "json"):
-        raise KhabarError("--resume continues a JSON --output file: give --output FILE (and --format json)")
+        raise UsageError("--resume continues a JSON --output file: give --output FILE (and --format json)")
     if processes > 1 and (args.output is None or args.format != "json"):
-        raise KhabarError(f"{processes} processes need --output FILE (JSON lines): each writes a shard, then merge")
+        raise UsageError(f"{processes} processes need --output FILE (JSON lines): each writes a shard, then merge")
+    for name in args.files:
+        if not os.path.exists(name):
+            raise DataFormatError(name, None, "file not found")
+        if os.path.isdir(name):
+            raise DataFormatError(name, None, "is a directory, expected a file")
+    if args.output is not None:
+        check_output_path(args.output)
 
 
 def _source(args: argparse.Namespace) -> Any:
@@ -92,7 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     source = _source(args)
     from khabar.inference import Analyzer
 
-    device = args.device or (str(layout.device) if layout.processes > 1 else "cpu")
+    # Under accelerate launch, auto is the device the launcher gave this process; else the library resolves it.
+    device = str(layout.device) if args.device == DEFAULT_DEVICE and layout.processes > 1 else args.device
     analyzer = Analyzer.load(
         ner=args.ner, topics=args.topics, device=device, quantize=args.quantize,
         batch_size=args.batch_size, pack_sentences=args.pack_sentences, precision=args.precision,
@@ -104,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         formatter = format_json
     output = None
     if args.output:
-        output = OutputPlan(_output_path(args.output), layout.processes, layout.rank)
+        output = OutputPlan(check_output_path(args.output), layout.processes, layout.rank)
 
     def report(skipped: Skipped) -> None:
         where = f" ({skipped.source})" if skipped.source and skipped.source != skipped.id else ""
@@ -117,13 +128,3 @@ def _run(args: argparse.Namespace) -> int:
         print(summary.to_json(), file=sys.stderr)
     return EXIT_SOME_SKIPPED if summary.skipped else 0
 
-
-def _output_path(value: str) -> Any:
-    from pathlib import Path
-
-    path = Path(value)
-    if path.is_dir():
-        raise KhabarError(f"--output {value} is a folder, expected a file path")
-    if not path.parent.is_dir():
-        raise KhabarError(f"--output {value}: folder {path.parent} does not exist")
-    return path

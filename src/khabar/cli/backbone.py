@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from khabar.backbones import list_backbones, prepare
-
 __all__ = ["register", "run_list", "run_prepare"]
 
 
@@ -33,12 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_prepare(name: str, *, force: bool = False, progress: bool = True) -> int:
     """Prepare `name` and print its folder as the last line of stdout."""
+    from khabar.backbones import prepare
+
     print(prepare(name, force=force, progress=progress))
     return 0
 
 
 def run_list() -> int:
     """Print a table: name, kind, ready, path."""
+    from khabar.backbones import list_backbones
+
     rows = [("NAME", "KIND", "READY", "PATH")]
     for info in list_backbones():
         rows.append((info.name, info.kind, "yes" if info.ready else "no", str(info.path or "-")))

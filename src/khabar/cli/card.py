@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from khabar.cards import build_model_card, render_model_card, write_card_text
-from khabar.evaluation.runner import checkpoint_folder
+from khabar.cli._common import check_output_path
 
 __all__ = ["register", "run_card"]
 
@@ -29,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_card(args: argparse.Namespace) -> int:
     """Build the card from the checkpoint and reports, then write it atomically."""
+    from khabar.checkpoint import resolve_checkpoint_folder
+
+    if args.output is not None:
+        check_output_path(args.output)
+    from khabar.cards import build_model_card, render_model_card, write_card_text
+
     card = build_model_card(args.checkpoint, args.report, model_name=args.name)
-    output = args.output or checkpoint_folder(args.checkpoint) / "README.md"
+    output = args.output or resolve_checkpoint_folder(args.checkpoint) / "README.md"
     print(f"model card written to {write_card_text(render_model_card(card), output)}", file=sys.stderr)
     return 0

@@ -6,7 +6,12 @@ import argparse
 import json
 from typing import Any
 
+from khabar.options import EVALUATION_FORMATS
+
 __all__ = ["register"]
+
+# The data formats `khabar data stats` reads are those `khabar evaluate` reads (khabar.data.stats.FORMATS).
+FORMATS = EVALUATION_FORMATS
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -18,8 +23,6 @@ def _stats(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `data` and its sub-command `stats` to the top-level parser."""
-    from khabar.data.stats import FORMATS
-
     data = subparsers.add_parser("data", help="inspect data files", description="Inspect data files.")
     commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     stats = commands.add_parser(

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from khabar.evaluation import evaluate, format_report, parse_label_map, write_errors, write_report
-from khabar.evaluation.runner import FORMATS
-from khabar.options import DECODINGS
+from khabar.cli._common import DEVICE_HELP, check_output_path
+from khabar.errors import DataFormatError, UsageError
+from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+
+FORMATS = EVALUATION_FORMATS
 
 __all__ = ["register", "run_evaluate"]
 
@@ -36,14 +39,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--decoding", choices=DECODINGS,
                         help="NER: constrained (default; the best valid tag sequence) or argmax (each word alone)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--device", default=DEFAULT_DEVICE, help=DEVICE_HELP)
     parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.set_defaults(func=run_evaluate)
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """What can be checked before the model is loaded: the data file and the output paths."""
+    if not os.path.exists(args.data):
+        raise DataFormatError(args.data, None, "file not found")
+    if os.path.isdir(args.data):
+        raise DataFormatError(args.data, None, "is a directory, expected a file")
+    for option, value in (("--output", args.output), ("--errors", args.errors)):
+        if value is not None:
+            check_output_path(value, option)
+    if args.output is not None and args.errors is not None and os.path.abspath(args.output) == os.path.abspath(
+        args.errors
+    ):
+        raise UsageError("--output and --errors name the same file; give two different files")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate, print the table, then write the report and errors files; nothing is written on failure."""
+    _check_arguments(args)
+    from khabar.evaluation import evaluate, format_report, parse_label_map, write_errors, write_report
+
     report = evaluate(
         args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
         threshold=args.threshold, batch_size=args.batch_size, device=args.device, worst=args.worst,

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from khabar.training.entry import add_training_arguments, run_from_args
+__all__ = ["add_training_arguments", "register"]
 
-__all__ = ["register"]
+TASKS = (("ner", "named entities (token classification)"), ("topics", "document topics"))
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `khabar train TASK` and of `training/train_TASK.py` (one definition for both)."""
+    parser.add_argument("--config", required=True, help="experiment YAML (configs/ner/*.yaml, configs/topics/*.yaml)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config key, e.g. --set training.learning_rate=1e-4 (repeatable)",
+    )
+    parser.add_argument("--output", help="run folder (overrides output_dir)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's saved state")
+
+
+def _run(task: str, args: argparse.Namespace) -> int:
+    from khabar.training.entry import run_from_args
+
+    return run_from_args(task, args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `train` and its sub-commands `ner` and `topics`."""
     parser = subparsers.add_parser("train", help="fine-tune a model from a YAML config")
     tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
-    for task, description in (("ner", "named entities (token classification)"), ("topics", "document topics")):
+    for task, description in TASKS:
         sub = tasks.add_parser(task, help=description)
         add_training_arguments(sub)
-        sub.set_defaults(func=lambda args, task=task: run_from_args(task, args))
+        sub.set_defaults(func=lambda args, task=task: _run(task, args))

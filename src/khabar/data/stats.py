@@ -13,12 +13,13 @@ from khabar.data.io import read_lines
 from khabar.data.spans import read_span_jsonl
 from khabar.data.tags import entity_spans
 from khabar.data.topics import read_topics
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, UsageError, quote
+from khabar.options import EVALUATION_FORMATS
 from khabar.text import split_words
 
 __all__ = ["FORMATS", "data_stats", "detect_format"]
 
-FORMATS = ("auto", "conll", "spans", "topics")
+FORMATS = EVALUATION_FORMATS  # auto, conll, spans, topics: the formats `khabar evaluate` reads too
 _CONLL_SUFFIXES = (".txt", ".conll", ".conllu", ".iob", ".bio")
 
 
@@ -99,7 +100,7 @@ def data_stats(path: str | Path, *, format: str = "auto") -> dict[str, Any]:
     {'LOC': 676, 'MISC': 243, 'ORG': 459, 'PERS': 907}
     """
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}: expected one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown format {quote(format)}: expected one of {', '.join(FORMATS)}")
     path = Path(path)
     resolved = detect_format(path) if format == "auto" else format
     readers = {"conll": _conll_stats, "spans": _span_stats, "topics": _topic_stats}

@@ -6,21 +6,13 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from khabar.cli import run_guarded
+from khabar.cli.train import add_training_arguments
 from khabar.errors import ConfigError
 from khabar.training.config import load_config
 from khabar.training.run import train
 
 __all__ = ["add_training_arguments", "run_from_args", "script_main"]
-
-
-def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="experiment YAML (configs/ner/*.yaml, configs/topics/*.yaml)")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config key, e.g. --set training.learning_rate=1e-4 (repeatable)",
-    )
-    parser.add_argument("--output", help="run folder (overrides output_dir)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run folder's saved state")
 
 
 def run_from_args(task: str, args: argparse.Namespace) -> int:
@@ -46,16 +38,8 @@ def run_from_args(task: str, args: argparse.Namespace) -> int:
 
 
 def script_main(task: str, argv: Sequence[str] | None = None) -> int:
-    """Entry point for `accelerate launch training/train_<task>.py --config ...`."""
-    import sys
-
-    from khabar.errors import KhabarError
-
+    """Entry point for `accelerate launch training/train_<task>.py --config ...`; errors as `khabar train`."""
     parser = argparse.ArgumentParser(description=f"Fine-tune a khabar {task} model.")
     add_training_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run_from_args(task, args)
-    except KhabarError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_guarded(lambda: run_from_args(task, args))
