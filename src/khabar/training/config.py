@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 
 from khabar.backbones import DEFAULT_BACKBONE
-from khabar.errors import ConfigError
+from khabar.errors import ConfigError, quote
 
 __all__ = [
     "DataConfig",
@@ -83,6 +83,11 @@ class ModelConfig:
     # backbones; `khabar.modeling`) or the first token through the architecture's own head (any encoder).
     classifier_pooling: Literal["mean", "cls"] = "mean"
     max_windows: int | None = None
+
+    @property
+    def packs_sentences(self) -> bool:
+        """NER: whether consecutive sentences share windows (as `CheckpointMetadata.packs_sentences` records)."""
+        return self.context == "packed"
 
     def __post_init__(self) -> None:
         if not 16 <= self.max_length <= 8192:
@@ -192,9 +197,31 @@ ConfigLoader.add_implicit_resolver(
 YAML11_BOOLEANS = {"yes": True, "on": True, "no": False, "off": False}
 
 
-def parse_yaml(text: str) -> Any:
-    """Parse config text with `ConfigLoader` (the one YAML dialect of config files and `--set` values)."""
-    return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass: no arbitrary objects
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: what is wrong, and where (line and column, 1-based)."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        problem = error.problem or error.context or "invalid YAML"
+        mark = error.problem_mark or error.context_mark
+        if mark is not None:
+            problem = f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+        return problem
+    return " ".join(str(error).split())
+
+
+def parse_yaml(text: str, where: str = "<yaml>") -> Any:
+    """Parse config text with `ConfigLoader` (the one YAML dialect of config files and `--set` values).
+
+    Anything the text cannot become is a ConfigError naming `where`: invalid YAML, nesting too deep for the
+    parser, or a value Python refuses to build (an integer of more than 4300 digits).
+    """
+    try:
+        return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{where}: invalid YAML: {_yaml_problem(error)}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid YAML: nested too deeply") from None
+    except ValueError as error:  # int() of a 5,000-digit number
+        raise ConfigError(f"{where}: invalid YAML value: {quote(str(error))}") from None
 
 
 # Configs name the sample shipped inside the package as ${KHABAR_SAMPLE_DIR}/ner.conll; it needs no setting.
@@ -231,20 +258,20 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 return _coerce(value, option, where)
             except ConfigError as error:
                 errors.append(str(error))
-        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {quote(value)}")
     if origin is Literal:
         allowed = get_args(annotation)
         if value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+            raise ConfigError(f"{where}: {quote(value)} is not one of {', '.join(map(repr, allowed))}")
         return value
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {quote(value)}")
         (item_type,) = get_args(annotation)
         return [_coerce(item, item_type, f"{where}[{i}]") for i, item in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{where}: expected a mapping, got {quote(value)}")
         key_type, item_type = get_args(annotation)
         return {_coerce(k, key_type, where): _coerce(v, item_type, f"{where}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(annotation):
@@ -253,11 +280,11 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in YAML11_BOOLEANS:
             return YAML11_BOOLEANS[value.lower()]
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            raise ConfigError(f"{where}: expected true or false, got {quote(value)}")
         return value
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+            raise ConfigError(f"{where}: expected an integer, got {quote(value)}")
         return value
     if annotation is float:
         if isinstance(value, str):
@@ -266,23 +293,31 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where}: expected a number, got {quote(value)}")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
+            raise ConfigError(f"{where}: expected a string, got {quote(value)}")
         return _expand_env(value, where)
     raise ConfigError(f"{where}: unsupported type {annotation!r}")
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+        raise ConfigError(f"{where}: expected a mapping, got {quote(data)}")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"{where}: key {quote(key)} is {type(key).__name__}, not a name "
+                f"(known keys: {', '.join(sorted(known))})"
+            )
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        shown = ", ".join(key if len(key) <= 60 else quote(key, 60) for key in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise ConfigError(f"{where}: unknown key(s) {shown}{more} (known: {', '.join(sorted(known))})")
     missing = [
         f.name
         for f in dataclasses.fields(cls)
@@ -303,16 +338,36 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     """Apply `section.key=value` overrides (values parsed as YAML) to a raw config mapping."""
     for override in overrides:
         if "=" not in override:
-            raise ConfigError(f"override {override!r} must look like section.key=value")
+            raise ConfigError(f"override {quote(override)} must look like section.key=value")
         dotted, raw = override.split("=", 1)
         keys = dotted.strip().split(".")
         target = data
         for key in keys[:-1]:
             target = target.setdefault(key, {})
             if not isinstance(target, dict):
-                raise ConfigError(f"override {override!r}: {key} is not a section")
-        target[keys[-1]] = parse_yaml(raw) if raw.strip() else None
+                raise ConfigError(f"override {quote(override)}: {quote(key)} is not a section")
+        target[keys[-1]] = parse_yaml(raw, f"override {quote(override)}") if raw.strip() else None
     return data
+
+
+def _read_config_text(path: Path) -> str:
+    """The file's text; a missing, unreadable or non-UTF-8 file is a ConfigError naming it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a folder; give a YAML file such as configs/ner/tiny.yaml") from None
+    except OSError as error:
+        raise ConfigError(f"config {path} cannot be read: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start}); "
+            "save the config as UTF-8"
+        ) from None
 
 
 def load_config(
@@ -320,12 +375,7 @@ def load_config(
 ) -> ExperimentConfig:
     """Read a YAML experiment file, apply overrides, validate; errors name the file and the key."""
     path = Path(path)
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: invalid YAML: {error}") from None
+    data = parse_yaml(_read_config_text(path), str(path))
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     data = apply_overrides(data, list(overrides or []))
