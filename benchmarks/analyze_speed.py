@@ -295,18 +295,15 @@ def anercorp_f1(checkpoint: str, test_path: str, batch_size: int, limit: int | N
     """Entity F1 (seqeval default mode) on ANERcorp test sentences, the way training scores its test split."""
     from khabar.data import read_conll
     from khabar.evaluation import score_entities
-    from khabar.inference import load_checkpoint
-    from khabar.predict import predict_word_labels, tags_from_probabilities
+    from khabar.inference import NerPredictor, load_checkpoint
 
-    loaded = load_checkpoint(checkpoint, "ner", precision=precision)
+    loaded = load_checkpoint(checkpoint, "ner", device="cpu", precision=precision)
     sentences = read_conll(test_path)[:limit] if limit else read_conll(test_path)
     start = time.perf_counter()
-    probabilities = predict_word_labels(
-        loaded.model, loaded.words, [s.words for s in sentences], stride=loaded.metadata.stride,
-        batch_size=batch_size, pack=loaded.metadata.context == "packed",
-    )
+    predictor = NerPredictor.from_checkpoint(loaded, batch_size=batch_size)
+    predicted = predictor.predict_sentences([s.words for s in sentences])
     seconds = time.perf_counter() - start
-    scores = score_entities([list(s.tags) for s in sentences], tags_from_probabilities(probabilities, loaded.labels))
+    scores = score_entities([list(s.tags) for s in sentences], [result.tags for result in predicted])
     return {"f1": round(scores.micro.f1, 4), "precision": round(scores.micro.precision, 4),
             "recall": round(scores.micro.recall, 4), "sentences": len(sentences), "seconds": round(seconds, 2)}
 

@@ -30,8 +30,7 @@ from transformers import (
 
 from khabar.features import IGNORE_INDEX
 from khabar.hardware import cpu_features
-from khabar.training import load_config, train
-from khabar.training import run as run_module
+from khabar.training import TrainingCallback, load_config, train
 from khabar.training.optim import build_optimizer, build_scheduler, freeze_word_embeddings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,34 +53,26 @@ def throughput(times: list[float], warmup: int, batch_size: int) -> float:
     return (len(measured) - 1) * batch_size / (measured[-1] - measured[0])
 
 
+class StepTimes(TrainingCallback):
+    """Timestamps of khabar's optimiser steps, and the task `train()` built (its windows feed the Trainer)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.task = None
+
+    def on_train_begin(self, task) -> None:
+        self.task = task
+
+    def on_step_end(self, step) -> None:
+        self.times.append(time.perf_counter())
+
+
 def khabar_run(config_path: str, overrides: list[str], warmup: int) -> tuple[float, object]:
-    times: list[float] = []
-    original = run_module.train_while_improving
-
-    def clocked(parts, on_log, **options):
-        for info in original(parts, on_log, **options):
-            times.append(time.perf_counter())
-            yield info
-
-    run_module.train_while_improving = clocked
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            config = load_config(config_path, overrides, output_dir=folder)
-            task_holder = {}
-            original_build = run_module.build_task
-
-            def keep(config):
-                task_holder["task"] = original_build(config)
-                return task_holder["task"]
-
-            run_module.build_task = keep
-            try:
-                train(config)
-            finally:
-                run_module.build_task = original_build
-    finally:
-        run_module.train_while_improving = original
-    return throughput(times, warmup, config.training.batch_size), task_holder["task"]
+    clock = StepTimes()
+    with tempfile.TemporaryDirectory() as folder:
+        config = load_config(config_path, overrides, output_dir=folder)
+        train(config, callbacks=[clock])
+    return throughput(clock.times, warmup, config.training.batch_size), clock.task
 
 
 def trainer_run(task, steps: int, warmup: int, sampling: str) -> float:

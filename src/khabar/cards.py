@@ -2,10 +2,9 @@
 
 A card is built from what the checkpoint records (`khabar.json`), the run's resolved `config.yaml` beside
 `best/` (hyperparameters) and evaluation reports written by `khabar evaluate` (measured results): every
-figure on a card comes from a report file, never typed in by hand.
-
->>> card = build_model_card("runs/ner-anercorp-offline/best", ["anercorp-test.json"])  # doctest: +SKIP
->>> write_card_text(render_model_card(card), "model_cards/ner-anercorp-offline.md")  # doctest: +SKIP
+figure on a card comes from a report file, never typed in by hand. In code:
+`write_card_text(render_model_card(build_model_card(run_folder, [report_json])), "README.md")`; from the
+shell, `khabar card RUN --report REPORT.json`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from khabar.backbones import OFFLINE_E5_SMALL
-from khabar.checkpoint import CheckpointMetadata, read_metadata
+from khabar.checkpoint import CheckpointMetadata, read_metadata, resolve_checkpoint_folder
 from khabar.data.io import atomic_write_text
 from khabar.errors import KhabarError
 from khabar.evaluation.report import EvaluationReport, read_report
@@ -227,9 +226,7 @@ def build_model_card(
     folder: str | Path, reports: Iterable[str | Path | EvaluationReport] = (), *, model_name: str | None = None
 ) -> ModelCard:
     """A card for a checkpoint folder (or a run folder's best/) with the results of the given reports."""
-    from khabar.evaluation.runner import checkpoint_folder
-
-    folder = checkpoint_folder(folder)
+    folder = resolve_checkpoint_folder(folder)
     metadata = read_metadata(folder)
     loaded = []
     for item in reports:

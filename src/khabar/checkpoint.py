@@ -20,6 +20,7 @@ __all__ = [
     "METADATA_FILE",
     "CheckpointMetadata",
     "file_fingerprint",
+    "probability_function",
     "read_metadata",
     "resolve_checkpoint_folder",
     "write_folder_atomically",
@@ -29,6 +30,11 @@ METADATA_FILE = "khabar.json"
 FORMAT_VERSION = 1
 # A multi-label topic is predicted at or above its threshold; labels the checkpoint recorded none for use this.
 DEFAULT_THRESHOLD = 0.5
+
+
+def probability_function(multi_label: bool) -> str:
+    """Topic logits become probabilities by `sigmoid` per label (multi-label) or `softmax` over labels."""
+    return "sigmoid" if multi_label else "softmax"
 
 
 @dataclass
@@ -62,8 +68,8 @@ class CheckpointMetadata:
 
     @property
     def probability(self) -> str:
-        """Topics: how logits become probabilities, `sigmoid` per label (multi-label) or `softmax`."""
-        return "sigmoid" if self.multi_label else "softmax"
+        """Topics: how logits become probabilities (see `probability_function`)."""
+        return probability_function(self.multi_label)
 
     def threshold_list(self) -> list[float]:
         """Multi-label topics: each label's decision threshold, in label order."""
@@ -88,10 +94,10 @@ def _is_instance(value: Any, hint: Any) -> bool:
     if origin in (list, dict):
         if not isinstance(value, origin):
             return False
-        key_hint, *value_hint = hint.__args__ if origin is dict else (None, hint.__args__[0])
+        item_hint = hint.__args__[-1]  # list[X] -> X; dict[str, X] -> X
         if origin is list:
-            return all(_is_instance(item, value_hint[0]) for item in value)
-        return all(isinstance(k, str) and _is_instance(v, value_hint[0]) for k, v in value.items())
+            return all(_is_instance(item, item_hint) for item in value)
+        return all(isinstance(k, str) and _is_instance(v, item_hint) for k, v in value.items())
     if hint is type(None):
         return value is None
     if hint is float:

@@ -11,7 +11,7 @@ from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
 from khabar.backbones import OFFLINE_E5_SMALL, prepare
 from khabar.errors import BackboneError
 from khabar.features import WordTokenizer, packed_sentence_windows
-from khabar.predict import predict_word_labels
+from khabar.inference import NerPredictor
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,12 @@ def test_packed_windows_hold_whole_sentences_and_label_every_word(words_tokenize
 
 
 def test_packed_prediction_covers_each_sentence_and_matches_unpacked_for_one_sentence(words_tokenizer, random_model):
-    packed = predict_word_labels(random_model, words_tokenizer, SENTENCES, stride=8, pack=True)
-    assert [t.shape[0] for t in packed] == [len(s) for s in SENTENCES]
-    alone = predict_word_labels(random_model, words_tokenizer, SENTENCES[:1], stride=8, pack=True)[0]
-    unpacked = predict_word_labels(random_model, words_tokenizer, SENTENCES[:1], stride=8)[0]
-    torch.testing.assert_close(alone, unpacked)
+    labels = ["O", "B-LOC", "I-LOC"]
+    packing = NerPredictor(random_model, words_tokenizer, labels, stride=8, pack_sentences=True)
+    alone = NerPredictor(random_model, words_tokenizer, labels, stride=8, pack_sentences=False)
+    packed = packing.predict_sentences(SENTENCES)
+    assert [r.probabilities.shape[0] for r in packed] == [len(s) for s in SENTENCES]
+    assert [len(r.tags) for r in packed] == [len(s) for s in SENTENCES]
+    (one_packed,) = packing.predict_sentences(SENTENCES[:1])
+    (one_alone,) = alone.predict_sentences(SENTENCES[:1])
+    torch.testing.assert_close(torch.from_numpy(one_packed.probabilities), torch.from_numpy(one_alone.probabilities))

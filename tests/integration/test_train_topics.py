@@ -12,7 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from khabar.checkpoint import read_metadata
 from khabar.data import SAMPLE_TOPICS, read_topics, sample_path
-from khabar.predict import pool_windows
+from khabar.inference.forward import pool_windows
 from khabar.training import load_config, train
 
 REPO = Path(__file__).resolve().parents[2]

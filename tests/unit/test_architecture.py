@@ -64,3 +64,44 @@ def test_module_imports_only_what_its_part_may(path):
     part = part_of(path)
     forbidden = imported_parts(path) - allowed_imports()[part] - {part}
     assert not forbidden, f"{path.relative_to(PACKAGE)} ({part}) imports {sorted(forbidden)}: see docs/architecture.md"
+
+
+def _model_calls(path: Path) -> list[tuple[str, int]]:
+    """(enclosing function, line) of each call to something named `model` or `*.model`, or to `.forward(...)`."""
+    calls = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Call):
+                callee = child.func
+                name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
+                if name in ("model", "forward"):
+                    calls.append((function, child.lineno))
+            visit(child, function)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), "<module>")
+    return calls
+
+
+def test_only_inference_runs_a_model_forward():
+    """Predictions come from khabar.inference alone; training may call its model only to compute the loss."""
+    for path in MODULES:
+        part = part_of(path)
+        for function, line in _model_calls(path):
+            allowed = part == "inference" or (part == "training" and function == "loss")
+            assert allowed, f"{path.relative_to(PACKAGE)}:{line} ({function}) runs a model: use khabar.inference"
+
+
+def test_the_forward_check_sees_model_calls():
+    """The check above is not vacuous: it finds the forward pass in inference/forward.py and the training losses."""
+    assert any(function == "predict_windows" for function, _ in _model_calls(PACKAGE / "inference" / "forward.py"))
+    assert [function for function, _ in _model_calls(PACKAGE / "training" / "ner.py")] == ["loss"]
+
+
+@pytest.mark.parametrize("part", ["text", "data"])
+def test_text_and_data_import_nothing_from_training_inference_or_cli(part):
+    for path in (PACKAGE / part).rglob("*.py"):
+        assert not imported_parts(path) & {"training", "inference", "cli"}, path.relative_to(PACKAGE)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from khabar.constrained import allowed_transitions, constrained_tag_indices
 from khabar.data.tags import entity_spans, split_tag
+from khabar.inference.decoding import allowed_transitions, constrained_tag_indices
 
 IOB2 = ["O", "B-LOC", "I-LOC", "B-PERS", "I-PERS"]
 BIOES = ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from khabar.inference import Entity, Topic, best_labels, decode_entities, decode_topics
-from khabar.inference.decode import word_labels
+from khabar.inference import Entity, Topic, decode_topics
+from khabar.inference.decoding import decode_word_tags, entities_from_tags
 from khabar.text import split_words
 
 TEXT = "قال فوميو كيشيدا إن اليابان والصين"  # 6 words
@@ -20,11 +20,11 @@ KISHIDA = len("قال فوميو ")
 
 def _decode(tags, scores=None, **options):
     scores = scores if scores is not None else [1.0] * len(tags)
-    return [(e.label, e.text) for e in decode_entities(TEXT, WORDS, tags, scores, **options)]
+    return [(e.label, e.text) for e in entities_from_tags(TEXT, WORDS, tags, scores, **options)]
 
 
 def test_b_then_i_is_one_entity_spanning_its_words():
-    (entity,) = decode_entities(TEXT, WORDS, ["O", "B-PERS", "I-PERS", "O", "O", "O"], [1.0] * 6)
+    (entity,) = entities_from_tags(TEXT, WORDS, ["O", "B-PERS", "I-PERS", "O", "O", "O"], [1.0] * 6)
     assert entity == Entity("فوميو كيشيدا", "PERS", len("قال "), KISHIDA + len("كيشيدا"), 1.0)
     assert TEXT[entity.start : entity.end] == entity.text
 
@@ -52,7 +52,7 @@ def test_entities_do_not_cross_group_boundaries():
 
 
 def test_score_is_the_mean_probability_of_the_predicted_labels():
-    (entity,) = decode_entities(TEXT, WORDS, ["O", "B-PERS", "I-PERS", "O", "O", "O"], [0.1, 0.9, 0.6, 1, 1, 1])
+    (entity,) = entities_from_tags(TEXT, WORDS, ["O", "B-PERS", "I-PERS", "O", "O", "O"], [0.1, 0.9, 0.6, 1, 1, 1])
     assert entity.score == pytest.approx(0.75)
 
 
@@ -64,14 +64,14 @@ def test_bioes_tags_are_read_with_their_scheme():
 def test_offsets_cover_diacritics_and_tatweel_of_the_original_text():
     text = "زار الرئيسُ كيشيـــدا"
     words = split_words(text)
-    (entity,) = decode_entities(text, words, ["O", "O", "B-PERS"], [1.0, 1.0, 0.5])
+    (entity,) = entities_from_tags(text, words, ["O", "O", "B-PERS"], [1.0, 1.0, 0.5])
     assert entity.text == "كيشيـــدا" and text[entity.start : entity.end] == entity.text
     assert entity.end == len(text)
 
 
 def test_mismatched_lengths_are_an_error():
     with pytest.raises(ValueError, match="6 words but 2 tags"):
-        decode_entities(TEXT, WORDS, ["O", "O"], [1.0, 1.0])
+        entities_from_tags(TEXT, WORDS, ["O", "O"], [1.0, 1.0])
 
 
 TAGS = ["O", "B-LOC", "I-LOC", "B-PERS", "I-PERS"]
@@ -88,7 +88,7 @@ def test_entities_are_ordered_disjoint_word_aligned_and_scored_in_unit_interval(
     words = split_words(text)
     bounds = [0, *sorted(c for c in cuts if c < len(rows)), len(rows)]
     groups = list(itertools.pairwise(bounds))
-    entities = decode_entities(text, words, [t for t, _ in rows], [s for _, s in rows], groups=groups)
+    entities = entities_from_tags(text, words, [t for t, _ in rows], [s for _, s in rows], groups=groups)
     starts, ends = {w.start for w in words}, {w.end for w in words}
     previous_end = -1
     for entity in entities:
@@ -102,11 +102,9 @@ def test_entities_are_ordered_disjoint_word_aligned_and_scored_in_unit_interval(
     assert sum(len(split_words(e.text)) for e in entities) == tagged
 
 
-def test_best_labels_returns_argmax_label_and_its_probability():
-    tags, scores = best_labels(torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]), ["O", "B-LOC", "I-LOC"])
-    assert tags == ["B-LOC", "O"] and scores == pytest.approx([0.7, 0.5])
+def test_word_tags_need_a_table_with_one_column_per_label():
     with pytest.raises(ValueError, match="probability table"):
-        best_labels(torch.zeros(2, 4), ["O", "B-LOC", "I-LOC"])
+        decode_word_tags(np.zeros((2, 4), dtype=np.float32), ["O", "B-LOC", "I-LOC"], [(0, 2)])
 
 
 def test_multi_label_topics_pass_their_own_thresholds_most_probable_first():
@@ -137,11 +135,11 @@ LABELS = ["O", "B-LOC", "I-LOC"]
 
 def test_constrained_word_labels_decode_each_sentence_on_its_own():
     # Word 2 opens the second sentence with I-LOC: valid after word 1's B-LOC only inside one sentence.
-    table = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.35, 0.55]])
-    assert word_labels(table, LABELS, [(0, 3)])[0] == ["O", "B-LOC", "I-LOC"]
-    tags, scores = word_labels(table, LABELS, [(0, 2), (2, 3)])
+    table = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.35, 0.55]], dtype=np.float32)
+    assert decode_word_tags(table, LABELS, [(0, 3)])[0] == ["O", "B-LOC", "I-LOC"]
+    tags, scores = decode_word_tags(table, LABELS, [(0, 2), (2, 3)])
     assert tags == ["O", "B-LOC", "B-LOC"]
     assert scores == pytest.approx([0.8, 0.8, 0.35])  # the probability of the label chosen, not of the argmax
-    assert word_labels(table, LABELS, [(0, 2), (2, 3)], "argmax")[0] == ["O", "B-LOC", "I-LOC"]
+    assert decode_word_tags(table, LABELS, [(0, 2), (2, 3)], "argmax")[0] == ["O", "B-LOC", "I-LOC"]
     with pytest.raises(ValueError, match="decoding must be one of"):
-        word_labels(table, LABELS, [(0, 3)], "beam")
+        decode_word_tags(table, LABELS, [(0, 3)], "beam")

@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score, classification_report, f1_score
 
 from khabar.data import TopicDocument
 from khabar.evaluation import LabelSetError, topics_report
-from khabar.evaluation.topic_metrics import apply_thresholds
+from khabar.inference.decoding import decide_topics
 
 LABELS = ["diplomacy", "economy", "security", "sports"]
 
@@ -40,7 +40,7 @@ def test_multi_label_scores_equal_scikit_learn_with_the_checkpoint_thresholds():
     thresholds = [0.3, 0.5, 0.7, 0.45]
     report = topics_report(docs, probabilities, LABELS, multi_label=True, thresholds=thresholds)
     gold = _matrix(docs, LABELS)
-    predicted = apply_thresholds(probabilities, thresholds)
+    predicted = decide_topics(probabilities, thresholds)
     scores = report.results["thresholds"]
     expected = classification_report(gold, predicted, target_names=LABELS, output_dict=True, zero_division=0)
     _assert_rows_equal(scores["per_label"], expected)

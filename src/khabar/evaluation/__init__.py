@@ -1,18 +1,38 @@
-"""Scores for checkpoints: entity-level NER metrics and topic metrics, and their reports."""
+"""Scores for checkpoints: entity-level NER metrics and topic metrics, one module per data format, and reports.
 
-from khabar.evaluation.label_map import LabelAlignment, LabelSetError, parse_label_map, reconcile_labels
-from khabar.evaluation.ner_metrics import PRF, EntityScores, score_entities
-from khabar.evaluation.report import EvaluationReport, format_report, read_report, write_errors, write_report
-from khabar.evaluation.runner import (
-    evaluate,
-    evaluate_ner_conll,
-    evaluate_ner_spans,
-    evaluate_topics,
-    ner_conll_report,
-    ner_spans_report,
-    topics_report,
-)
-from khabar.evaluation.span_metrics import match_documents, span_scores
+Names are imported on first use, so that reading a report (model cards, `khabar card`) does not import
+seqeval, scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "PRF": "ner_metrics",
+    "EntityScores": "ner_metrics",
+    "score_entities": "ner_metrics",
+    "EvaluationReport": "report",
+    "format_report": "report",
+    "read_report": "report",
+    "write_errors": "report",
+    "write_report": "report",
+    "LabelAlignment": "label_map",
+    "LabelSetError": "label_map",
+    "parse_label_map": "label_map",
+    "reconcile_labels": "label_map",
+    "match_documents": "span_metrics",
+    "span_scores": "span_metrics",
+    "evaluate": "dispatch",
+    "detect_format": "dispatch",
+    "evaluate_ner_conll": "conll",
+    "ner_conll_report": "conll",
+    "evaluate_ner_spans": "spans",
+    "ner_spans_report": "spans",
+    "evaluate_topics": "topics",
+    "topics_report": "topics",
+}
 
 __all__ = [
     "PRF",
@@ -20,6 +40,7 @@ __all__ = [
     "EvaluationReport",
     "LabelAlignment",
     "LabelSetError",
+    "detect_format",
     "evaluate",
     "evaluate_ner_conll",
     "evaluate_ner_spans",
@@ -37,3 +58,23 @@ __all__ = [
     "write_errors",
     "write_report",
 ]
+
+if TYPE_CHECKING:
+    from khabar.evaluation.conll import evaluate_ner_conll, ner_conll_report
+    from khabar.evaluation.dispatch import detect_format, evaluate
+    from khabar.evaluation.label_map import LabelAlignment, LabelSetError, parse_label_map, reconcile_labels
+    from khabar.evaluation.ner_metrics import PRF, EntityScores, score_entities
+    from khabar.evaluation.report import EvaluationReport, format_report, read_report, write_errors, write_report
+    from khabar.evaluation.span_metrics import match_documents, span_scores
+    from khabar.evaluation.spans import evaluate_ner_spans, ner_spans_report
+    from khabar.evaluation.topics import evaluate_topics, topics_report
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"khabar.evaluation.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'khabar.evaluation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -8,25 +8,20 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-__all__ = ["apply_thresholds", "score_multi_label", "score_single_label", "tune_thresholds"]
+from khabar.checkpoint import DEFAULT_THRESHOLD
+
+__all__ = ["score_multi_label", "score_single_label", "tune_thresholds"]
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 
-def apply_thresholds(probabilities: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
-    """Multi-hot decisions; a document with no label above its threshold gets its most probable label."""
-    decisions = probabilities >= np.asarray(thresholds)[None, :]
-    empty = ~decisions.any(axis=1)
-    decisions[empty, probabilities[empty].argmax(axis=1)] = True
-    return decisions.astype(int)
-
-
 def tune_thresholds(probabilities: np.ndarray, gold: np.ndarray) -> list[float]:
-    """Per label, the grid threshold that maximises that label's F1 on these (dev) documents; 0.5 without positives."""
+    """Per label, the grid threshold that maximises that label's F1 on these (dev) documents; the default without
+    positives."""
     thresholds = []
     for label in range(gold.shape[1]):
         if gold[:, label].sum() == 0:
-            thresholds.append(0.5)
+            thresholds.append(DEFAULT_THRESHOLD)
             continue
         scores = [f1_score(gold[:, label], probabilities[:, label] >= t, zero_division=0) for t in THRESHOLD_GRID]
         thresholds.append(float(THRESHOLD_GRID[int(np.argmax(scores))]))

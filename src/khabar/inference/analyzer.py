@@ -3,8 +3,8 @@
 It runs the same text and features code as training: words are split from the caller's original string
 (so offsets are exact by construction), each word is normalised inside `WordTokenizer` with the checkpoint's
 recorded settings, sentences become window contexts (each alone, or packed whole, as the checkpoint was
-trained), entities never cross a sentence, and windows from many documents are sorted by length and batched
-together by `khabar.predict.predict_windows`.
+trained), entities never cross a sentence, and the windows of many documents are sorted by length and batched
+together. The predictors (`NerPredictor`, `TopicPredictor`) are the same ones evaluation and training call.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import torch
 from tqdm.auto import tqdm
 
 from khabar.data.tags import split_tag
-from khabar.errors import CheckpointError
-from khabar.features import TokenWindow, ner_windows
-from khabar.inference.decode import decode_entities, decode_topics, word_labels
-from khabar.inference.document import Document, TaggedWord, Topic
-from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_precision
-from khabar.options import DECODINGS
-from khabar.predict import predict_documents, predict_windows, word_probabilities
+from khabar.errors import CheckpointError, UsageError, UsageTypeError
+from khabar.inference.decoding import entities_from_tags
+from khabar.inference.document import Document, TaggedWord
+from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_device, resolve_precision
+from khabar.inference.ner import NerPredictor, WordGroups, WordTags
+from khabar.inference.topics import TopicPredictor
+from khabar.options import DECODINGS, DEFAULT_DEVICE
 from khabar.text import Span, split_sentences, split_words
 from khabar.text.normalize import FORMAT_MARKS
 
@@ -35,13 +35,19 @@ CHUNK_SIZE = 64  # documents read from the input iterable at a time; their windo
 
 
 @dataclass(frozen=True)
-class _WordPredictions:
-    """One document's words, sentence groups (word ranges), predicted tags and tag probabilities."""
+class _SplitDocument:
+    """One document's words (with offsets into it) and sentence groups (word ranges)."""
 
     words: list[Span]
     groups: list[tuple[int, int]]
-    tags: list[str]
-    scores: list[float]
+
+    @classmethod
+    def of(cls, text: str) -> _SplitDocument:
+        words = split_words(text)
+        return cls(words, _sentence_groups(words, split_sentences(text)))
+
+    def for_predictor(self) -> WordGroups:
+        return WordGroups([word.text for word in self.words], self.groups)
 
 
 def _is_blank(text: str) -> bool:
@@ -64,17 +70,16 @@ def _check_ner_labels(checkpoint: LoadedCheckpoint) -> None:
     for label in checkpoint.labels:
         try:
             split_tag(label)
-        except ValueError as error:
+        except ValueError as error:  # DataFormatError included
             raise CheckpointError(f"{checkpoint.path}: NER label {label!r} is not a tag: {error}") from None
 
 
 class Analyzer:
     """Analyse Arabic news documents with an NER checkpoint, a topic checkpoint, or both.
 
-    >>> analyzer = Analyzer.load(ner="runs/ner-anercorp/best")  # doctest: +SKIP
-    >>> doc = analyzer("اتفق رئيس الوزراء الياباني فوميو كيشيدا والرئيس الأمريكي جو بايدن")  # doctest: +SKIP
-    >>> [(e.text, e.label) for e in doc.entities]  # doctest: +SKIP
-    [('فوميو كيشيدا', 'PERS'), ('جو بايدن', 'PERS')]
+    Load with `Analyzer.load(ner="runs/ner-anercorp", topics=...)`, then `analyzer(text)` gives a `Document`
+    whose `entities` carry offsets into `text`; `analyze_many(texts)` streams many documents (the README's
+    "Analyse documents" section runs this end to end).
     """
 
     def __init__(
@@ -87,19 +92,18 @@ class Analyzer:
         decoding: str = "constrained",
     ) -> None:
         if ner is None and topics is None:
-            raise ValueError("an Analyzer needs an NER checkpoint, a topic checkpoint, or both; got neither")
+            raise UsageError("an Analyzer needs an NER checkpoint, a topic checkpoint, or both; got neither")
         _check_batch_size(batch_size)
         if ner is not None:
             _check_ner_labels(ner)
+        if decoding not in DECODINGS:
+            raise UsageError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
         self.ner = ner
         self.topics = topics
         self.batch_size = batch_size
-        if pack_sentences is None:  # serve the context the checkpoint was trained with
-            pack_sentences = ner is not None and ner.metadata.context == "packed"
-        self.pack_sentences = pack_sentences
-        if decoding not in DECODINGS:
-            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
         self.decoding = decoding
+        # Served as trained unless overridden: each sentence alone, or whole sentences packed into windows.
+        self.pack_sentences = ner.metadata.packs_sentences if pack_sentences is None and ner else bool(pack_sentences)
 
     @classmethod
     def load(
@@ -107,7 +111,7 @@ class Analyzer:
         ner: str | Path | None = None,
         topics: str | Path | None = None,
         *,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = DEFAULT_DEVICE,
         quantize: bool = False,
         batch_size: int = 32,
         pack_sentences: bool | None = None,
@@ -116,6 +120,7 @@ class Analyzer:
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
+        `device="auto"` runs on CUDA when available, else on the CPU.
         `precision="auto"` runs the models in bfloat16 where the hardware multiplies it natively (CPUs with AMX,
         GPUs with bf16; see `khabar.hardware`), which is about 3x faster on such CPUs at no measured cost in F1, and
         in fp32 elsewhere; "fp32" and "bf16" force one. `quantize=True` (precision "int8") applies int8 dynamic
@@ -127,10 +132,11 @@ class Analyzer:
         sentence's most probable valid tag sequence; `"argmax"` takes each word's best tag on its own.
         """
         if ner is None and topics is None:
-            raise ValueError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
+            raise UsageError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
         if quantize and precision not in ("auto", "int8"):
-            raise ValueError(f"quantize=True means precision='int8'; it cannot be combined with {precision!r}")
+            raise UsageError(f"quantize=True means precision='int8'; it cannot be combined with {precision!r}")
         _check_batch_size(batch_size)
+        device = resolve_device(device)
         precision = resolve_precision("int8" if quantize else precision, device)
         options = {"device": device, "precision": precision}
         ner_checkpoint = load_checkpoint(ner, "ner", **options) if ner is not None else None
@@ -155,7 +161,9 @@ class Analyzer:
     def __call__(self, text: str) -> Document:
         """Analyse one document of any length."""
         if not isinstance(text, str):
-            raise TypeError(f"Analyzer() takes a str, got {type(text).__name__}; decode bytes with .decode('utf-8')")
+            raise UsageTypeError(
+                f"Analyzer() takes a str, got {type(text).__name__}; decode bytes with .decode('utf-8')"
+            )
         return self._analyze_chunk([text], self.batch_size)[0]
 
     def analyze_many(
@@ -168,7 +176,7 @@ class Analyzer:
         """
         # Checked here, not in the generator below, so that a bad call fails where it is made.
         if isinstance(texts, str):
-            raise TypeError("analyze_many() takes an iterable of str, got one str; use analyzer(text) for one")
+            raise UsageTypeError("analyze_many() takes an iterable of str, got one str; use analyzer(text) for one")
         batch_size = self.batch_size if batch_size is None else batch_size
         _check_batch_size(batch_size)
         total = len(texts) if isinstance(texts, Sized) else None
@@ -184,7 +192,7 @@ class Analyzer:
                     return
                 for index, text in enumerate(chunk, start=offset):
                     if not isinstance(text, str):
-                        raise TypeError(f"texts[{index}] is a {type(text).__name__}, expected str")
+                        raise UsageTypeError(f"texts[{index}] is a {type(text).__name__}, expected str")
                 yield from self._analyze_chunk(chunk, batch_size)
                 bar.update(len(chunk))
 
@@ -194,36 +202,38 @@ class Analyzer:
         The word-level view behind `entities`: useful to check that every part of a document was read.
         """
         if self.ner is None:
-            raise ValueError("word_labels() needs an NER checkpoint; load the Analyzer with ner=PATH")
+            raise UsageError("word_labels() needs an NER checkpoint; load the Analyzer with ner=PATH")
         if not isinstance(text, str):
-            raise TypeError(f"word_labels() takes a str, got {type(text).__name__}")
+            raise UsageTypeError(f"word_labels() takes a str, got {type(text).__name__}")
         if _is_blank(text):
             return []
-        (predictions,) = _predict_words(
-            self.ner, [text], self.batch_size, pack=self.pack_sentences, decoding=self.decoding
-        )
+        document = _SplitDocument.of(text)
+        (predicted,) = self._ner_predictor(self.batch_size).predict([document.for_predictor()])
         return [
             TaggedWord(word.text, word.start, word.end, tag, score)
-            for word, tag, score in zip(predictions.words, predictions.tags, predictions.scores, strict=True)
+            for word, tag, score in zip(document.words, predicted.tags, predicted.scores, strict=True)
         ]
+
+    def _ner_predictor(self, batch_size: int) -> NerPredictor:
+        return NerPredictor.from_checkpoint(
+            self.ner, pack_sentences=self.pack_sentences, decoding=self.decoding, batch_size=batch_size
+        )
 
     def _analyze_chunk(self, texts: Sequence[str], batch_size: int) -> list[Document]:
         blank = [_is_blank(text) for text in texts]
         live = [text for text, empty in zip(texts, blank, strict=True) if not empty]
-        if self.ner is not None:
+        entities: list[tuple] = [()] * len(live)
+        if self.ner is not None and live:
+            split = [_SplitDocument.of(text) for text in live]
+            predicted = self._ner_predictor(batch_size).predict([d.for_predictor() for d in split])
             scheme = self.ner.metadata.tag_scheme or "IOB2"
             entities = [
-                tuple(decode_entities(text, p.words, p.tags, p.scores, groups=p.groups, scheme=scheme))
-                for text, p in zip(live, _predict_words(self.ner, live, batch_size, pack=self.pack_sentences,
-                                                        decoding=self.decoding), strict=True)
+                tuple(_entities(text, document, tags, scheme))
+                for text, document, tags in zip(live, split, predicted, strict=True)
             ]
-        else:
-            entities = [()] * len(live)
-        topics = (
-            _predict_topics(self.topics, live, batch_size)
-            if self.topics is not None
-            else [((), {})] * len(live)
-        )
+        topics: list[tuple] = [((), {})] * len(live)
+        if self.topics is not None and live:
+            topics = TopicPredictor.from_checkpoint(self.topics, batch_size=batch_size).topics(live)
         results = iter(zip(live, entities, topics, strict=True))
         documents = []
         for text, empty in zip(texts, blank, strict=True):
@@ -235,55 +245,12 @@ class Analyzer:
         return documents
 
 
-def _predict_words(
-    checkpoint: LoadedCheckpoint,
-    texts: Sequence[str],
-    batch_size: int,
-    *,
-    pack: bool,
-    decoding: str = "constrained",
-) -> list[_WordPredictions]:
-    """Word tags for non-blank texts: one window per sentence (or packed sentences) across all texts."""
-    tokenizer, stride = checkpoint.words, checkpoint.metadata.stride
-    prepared: list[tuple[list[Span], list[tuple[int, int]]]] = []
-    windows: list[TokenWindow] = []
-    for index, text in enumerate(texts):
-        words = split_words(text)
-        groups = _sentence_groups(words, split_sentences(text))
-        prepared.append((words, groups))
-        pieces = tokenizer([word.text for word in words])
-        windows.extend(ner_windows(index, pieces, tokenizer, stride, groups=groups, pack=pack))
-    if not windows:
-        return []
-    logits = predict_windows(checkpoint.model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size)
-    tables = word_probabilities(windows, logits, [len(words) for words, _ in prepared])
-    results = []
-    for (words, groups), table in zip(prepared, tables, strict=True):
-        tags, scores = word_labels(table, checkpoint.labels, groups, decoding)
-        results.append(_WordPredictions(words, groups, tags, scores))
-    return results
-
-
-def _predict_topics(
-    checkpoint: LoadedCheckpoint,
-    texts: Sequence[str],
-    batch_size: int,
-) -> list[tuple[tuple[Topic, ...], dict[str, float]]]:
-    """Topics of non-blank texts: every window of every text encoded, pooled as in training."""
-    if not texts:
-        return []
-    metadata = checkpoint.metadata
-    logits = predict_documents(
-        checkpoint.model, checkpoint.words, texts, stride=metadata.stride, pooling=metadata.pooling,
-        batch_size=batch_size,
+def _entities(text: str, document: _SplitDocument, predicted: WordTags, scheme: str) -> list:
+    return entities_from_tags(
+        text, document.words, predicted.tags, predicted.scores, groups=document.groups, scheme=scheme
     )
-    probabilities = torch.sigmoid(logits) if metadata.multi_label else torch.softmax(logits, dim=-1)
-    return [
-        decode_topics(row, checkpoint.labels, multi_label=metadata.multi_label, thresholds=metadata.thresholds)
-        for row in probabilities.tolist()
-    ]
 
 
 def _check_batch_size(batch_size: object) -> None:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer (windows per forward pass), got {batch_size!r}")
+        raise UsageError(f"batch_size must be a positive integer (windows per forward pass), got {batch_size!r}")

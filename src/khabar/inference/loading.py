@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
 import khabar.modeling  # noqa: F401  (registers the mean-pooling topic head with the Auto classes)
-from khabar.checkpoint import CheckpointMetadata, read_metadata
-from khabar.errors import CheckpointError
+from khabar.checkpoint import CheckpointMetadata, read_metadata, resolve_checkpoint_folder
+from khabar.errors import CheckpointError, DeviceError, UsageError, quote
 from khabar.features import WordTokenizer
 from khabar.hardware import native_bf16
-from khabar.options import PRECISIONS
+from khabar.options import DEFAULT_DEVICE, PRECISIONS
 from khabar.text import NormalizationConfig
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "LoadedCheckpoint",
     "load_checkpoint",
     "quantize_dynamic_int8",
+    "resolve_device",
     "resolve_precision",
 ]
 
@@ -34,8 +35,9 @@ class LoadedCheckpoint:
     path: Path
     metadata: CheckpointMetadata
     model: torch.nn.Module
-    words: WordTokenizer
+    word_tokenizer: WordTokenizer  # the checkpoint's tokenizer behind its recorded normalisation, word by word
     precision: str = "fp32"
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
     def labels(self) -> list[str]:
@@ -58,12 +60,34 @@ def quantize_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
     return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8)
 
 
+def resolve_device(device: str | torch.device | None = DEFAULT_DEVICE) -> torch.device:
+    """`auto` (or None) is CUDA when available, else the CPU; any other device is checked to exist here."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(f"unknown device {quote(device)}; use auto, cpu, cuda or cuda:N") from None
+    if chosen.type == "cuda":
+        if torch.version.cuda is None and torch.version.hip is None:
+            raise DeviceError(f"device {quote(str(device))}: this PyTorch build has no CUDA support; use cpu or auto")
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {quote(str(device))}: no CUDA device is available; use cpu or auto")
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {chosen}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError(f"device {quote(str(device))}: MPS is not available on this machine")
+    elif chosen.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise DeviceError(f"device {quote(str(device))} is not supported; use auto, cpu, cuda or cuda:N")
+    return chosen
+
+
 def resolve_precision(precision: str, device: str | torch.device) -> str:
     """`auto` becomes bf16 or fp32 for this device; the others are checked and returned."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {quote(precision)}")
     if precision == "int8" and torch.device(device).type != "cpu":
-        raise ValueError("precision='int8' runs on the CPU only (PyTorch dynamic quantisation)")
+        raise UsageError("precision='int8' runs on the CPU only (PyTorch dynamic quantisation)")
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return precision
@@ -73,19 +97,19 @@ def load_checkpoint(
     path: str | Path,
     task: str,
     *,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = DEFAULT_DEVICE,
     quantize: bool = False,
     precision: str = "fp32",
 ) -> LoadedCheckpoint:
-    """Load a checkpoint folder of `task` ("ner" or "topics"); only safetensors, never remote code.
+    """Load a checkpoint folder (or a run folder's best/) of `task` ("ner" or "topics"); only safetensors.
 
-    `precision`: fp32 (the default here, as in evaluation), bf16 (weights cast to bfloat16), int8, or auto
-    (see `resolve_precision`). `quantize=True` is the same as precision="int8".
+    `device`: auto (CUDA when available), cpu, cuda, ... (see `resolve_device`). `precision`: fp32 (the
+    default here, as in evaluation), bf16 (weights cast to bfloat16), int8, or auto (see `resolve_precision`).
+    `quantize=True` is the same as precision="int8".
     """
+    device = resolve_device(device)
     precision = resolve_precision("int8" if quantize else precision, device)
-    path = Path(path)
-    if path.is_dir() and not (path / "khabar.json").is_file() and (path / "best" / "khabar.json").is_file():
-        path = path / "best"  # a run folder: serve its best checkpoint
+    path = resolve_checkpoint_folder(path)
     metadata = read_metadata(path, task=task)
     try:
         model = MODEL_CLASSES[task].from_pretrained(path, use_safetensors=True, trust_remote_code=False)
@@ -102,5 +126,7 @@ def load_checkpoint(
     elif precision == "bf16":
         model = model.to(torch.bfloat16)
     model.to(device)
-    words = WordTokenizer(tokenizer, metadata.max_length, NormalizationConfig.from_dict(metadata.normalization))
-    return LoadedCheckpoint(path, metadata, model, words, precision)
+    word_tokenizer = WordTokenizer(
+        tokenizer, metadata.max_length, NormalizationConfig.from_dict(metadata.normalization)
+    )
+    return LoadedCheckpoint(path, metadata, model, word_tokenizer, precision, device)

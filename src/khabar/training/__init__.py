@@ -1,5 +1,6 @@
 """Fine-tuning: typed configs, the shared accelerate loop, task definitions, resume state."""
 
+from khabar.training.callbacks import TrainingCallback
 from khabar.training.config import (
     DataConfig,
     ExperimentConfig,
@@ -15,6 +16,7 @@ __all__ = [
     "DataConfig",
     "ExperimentConfig",
     "ModelConfig",
+    "TrainingCallback",
     "TrainingConfig",
     "TrainingResult",
     "apply_overrides",

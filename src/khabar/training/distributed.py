@@ -12,7 +12,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast
 
-from khabar.predict import ProcessShard
+from khabar.inference.forward import ProcessShard
 
 __all__ = ["batches_per_process", "evaluation_shard", "mean_across", "shared_by_main"]
 

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate import Accelerator
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForTokenClassification
 
-from khabar import __version__
-from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata
 from khabar.data import TaggedSentence, label_list
 from khabar.data.examples import read_ner_examples
-from khabar.errors import CheckpointError, DataFormatError
-from khabar.evaluation import score_entities
-from khabar.features import (
-    TokenWindow,
-    WordTokenizer,
-    collate,
-    continuation_label_ids,
-    ner_windows,
-    packed_sentence_windows,
-)
-from khabar.predict import predict_word_labels, tags_from_probabilities
-from khabar.text import NormalizationConfig
+from khabar.errors import DataFormatError, quote
+from khabar.evaluation.ner_metrics import score_entities
+from khabar.features import TokenWindow, collate, continuation_label_ids, ner_windows, packed_sentence_windows
+from khabar.inference.ner import NerPredictor
 from khabar.training.config import ExperimentConfig
-from khabar.training.distributed import evaluation_shard
 from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
+from khabar.training.task import TaskBase
 
 __all__ = ["NerTask"]
 
@@ -41,42 +30,38 @@ def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) ->
         for tag in sentence.tags:
             if tag not in known:
                 raise DataFormatError(
-                    sentence.source, None, f"tag {tag!r} is not in the label set ({', '.join(labels)})"
+                    sentence.source, None, f"tag {quote(tag)} is not in the label set ({', '.join(labels)})"
                 )
 
 
-class NerTask:
+class NerTask(TaskBase):
     """Token classification over words; the dev metric is seqeval's entity-level micro F1 (default mode)."""
 
     name = "ner"
     metric_name = "f1"
 
     def __init__(self, config: ExperimentConfig) -> None:
-        self.config = config
         data = config.data
         train, dev = load_train_dev(data, lambda path: read_ner_examples(path, format=data.format))
-        self.train_sentences, self.dev_sentences = train, dev
+        self.train_sentences, self.dev_examples = train, dev
         self.labels = list(data.labels) if data.labels else label_list(
             {t[2:] for s in train + dev for t in s.tags if t != "O"}
         )
         _check_labels(train + dev, self.labels)
-        self.backbone_path = resolve(config.model.backbone)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.backbone_path)
-        self.normalization = NormalizationConfig.from_dict(config.model.normalization)
-        self.words = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
+        super().__init__(config)
         label_ids = {label: i for i, label in enumerate(self.labels)}
         continuation = continuation_label_ids(self.labels) if config.model.label_all_subtokens else None
-        pieces = [self.words(sentence.words) for sentence in train]
+        pieces = [self.word_tokenizer(sentence.words) for sentence in train]
         tags = [[label_ids[t] for t in sentence.tags] for sentence in train]
         self.train_windows: list[TokenWindow] = []
-        if config.model.context == "packed":
+        if config.model.packs_sentences:
             self.train_windows, _ = packed_sentence_windows(
-                pieces, self.words, config.model.stride, tags, continuation=continuation
+                pieces, self.word_tokenizer, config.model.stride, tags, continuation=continuation
             )
         else:
             for index, (sentence_pieces, sentence_tags) in enumerate(zip(pieces, tags, strict=True)):
                 self.train_windows.extend(
-                    ner_windows(index, sentence_pieces, self.words, config.model.stride, sentence_tags,
+                    ner_windows(index, sentence_pieces, self.word_tokenizer, config.model.stride, sentence_tags,
                                 continuation=continuation)
                 )
 
@@ -94,33 +79,25 @@ class NerTask:
         return [len(w) for w in self.train_windows]
 
     def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
-        batch = collate([self.train_windows[i] for i in indices], self.words.pad_id)
+        batch = collate([self.train_windows[i] for i in indices], self.word_tokenizer.pad_id)
         return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": batch.labels}
 
     def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return model(**batch).loss
 
-    def predict_tags(
-        self, model: torch.nn.Module, sentences: Sequence[Sequence[str]], accelerator: Accelerator
-    ) -> list[list[str]]:
-        probabilities = predict_word_labels(
-            accelerator.unwrap_model(model), self.words, sentences, stride=self.config.model.stride,
-            batch_size=self.config.training.eval_batch_size, device=accelerator.device,
-            autocast=accelerator.autocast, pack=self.config.model.context == "packed",
-            shard=evaluation_shard(accelerator),
+    def predictor(self, model: torch.nn.Module, accelerator: Accelerator) -> NerPredictor:
+        """The predictor the Analyzer and CoNLL evaluation use, over the model being trained."""
+        return NerPredictor(
+            accelerator.unwrap_model(model), self.word_tokenizer, self.labels, self.config.model.stride,
+            pack_sentences=self.config.model.packs_sentences, **self.prediction_options(accelerator),
         )
-        return tags_from_probabilities(probabilities, self.labels)
 
-    def split_examples(self, split: str) -> list[TaggedSentence]:
-        if split == "dev":
-            return self.dev_sentences
-        if split == "test" and self.config.data.test:
-            return read_ner_examples(self.config.data.test, format=self.config.data.format)
-        raise ValueError(f"no {split!r} split in this config")
+    def read_test(self) -> list[TaggedSentence]:
+        return read_ner_examples(self.config.data.test, format=self.config.data.format)
 
     def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
         sentences = self.split_examples(split)
-        predicted = self.predict_tags(model, [s.words for s in sentences], accelerator)
+        predicted = [r.tags for r in self.predictor(model, accelerator).predict_sentences([s.words for s in sentences])]
         gold = [list(s.tags) for s in sentences]
         default, strict = score_entities(gold, predicted), score_entities(gold, predicted, strict=True)
         return {
@@ -133,26 +110,12 @@ class NerTask:
         }
 
     def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
-        return CheckpointMetadata(
-            task="ner",
-            labels=self.labels,
-            backbone=self.config.model.backbone,
-            max_length=self.config.model.max_length,
-            stride=self.config.model.stride,
-            normalization=self.normalization.to_dict(),
-            library_version=__version__,
+        return self.checkpoint_metadata(
+            dev_metrics,
             tag_scheme="IOB2",
             label_all_subtokens=self.config.model.label_all_subtokens,
             context=self.config.model.context,
             training_data=training_data_record(
-                self.config.data, len(self.train_sentences), len(self.dev_sentences), "sentences"
+                self.config.data, len(self.train_sentences), len(self.dev_examples), "sentences"
             ),
-            dev_metrics=dev_metrics,
         )
-
-    def restore(self, metadata: CheckpointMetadata) -> None:
-        if metadata.labels != self.labels:
-            raise CheckpointError(f"checkpoint labels {metadata.labels} differ from this task's {self.labels}")
-
-    def save_extras(self, folder: Path) -> None:
-        self.tokenizer.save_pretrained(folder)

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from torch.utils.data import DataLoader
 from khabar.checkpoint import link_folder_atomically, read_metadata, write_folder_atomically
 from khabar.errors import CheckpointError
 from khabar.training.batching import LengthGroupedBatchSampler
+from khabar.training.callbacks import TrainingCallback, notify
 from khabar.training.config import ExperimentConfig, save_config
 from khabar.training.distributed import batches_per_process
 from khabar.training.loop import LoopParts, total_optimizer_steps, train_while_improving
@@ -128,8 +130,13 @@ def _tracker_config(config: ExperimentConfig) -> dict[str, Any]:
     return flat
 
 
-def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
-    """Fine-tune as `config` says; works as a plain process and under `accelerate launch`."""
+def train(
+    config: ExperimentConfig, *, resume: bool = False, callbacks: Sequence[TrainingCallback] = ()
+) -> TrainingResult:
+    """Fine-tune as `config` says; works as a plain process and under `accelerate launch`.
+
+    `callbacks` are told when training begins, after each optimiser step and evaluation, and at the end.
+    """
     output_dir = Path(config.output_dir)
     state_dir, best_dir, last_dir = output_dir / "state", output_dir / "best", output_dir / "last"
     if resume and not (state_dir / "trainer_state.json").is_file():
@@ -159,6 +166,7 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
         )
     set_seed(config.training.seed)
     task = build_task(config)
+    notify(callbacks, "on_train_begin", task)
     model = task.build_model()
     if config.training.freeze_word_embeddings:
         freeze_word_embeddings(model)
@@ -193,8 +201,10 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
                 stream.write(json.dumps({"step": step, "epoch": state.epoch, **values}) + "\n")
 
     for info in train_while_improving(parts, log, has_dev=config.has_dev):
+        notify(callbacks, "on_step_end", info)
         if info.metrics is None:
             continue
+        notify(callbacks, "on_evaluate", info)
         if accelerator.is_main_process:
             if info.is_best:
                 _save_checkpoint(best_dir, parts, info.metrics, config)
@@ -209,8 +219,10 @@ def train(config: ExperimentConfig, *, resume: bool = False) -> TrainingResult:
     if config.data.test and best_dir.is_dir():
         _evaluate_best_on_test(parts, best_dir, output_dir)
     accelerator.end_training()
-    return TrainingResult(
+    result = TrainingResult(
         output_dir, best_dir, last_dir, state.best_score, state.global_step, state.epoch,
         time.perf_counter() - started, state.history, config.training.mixed_precision,
         accelerator.num_processes, accelerator.is_main_process,
     )
+    notify(callbacks, "on_train_end", result)
+    return result

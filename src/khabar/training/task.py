@@ -1,4 +1,4 @@
-"""What the shared training loop needs from a task (NER, topics): data, model, loss, evaluation, metadata."""
+"""What the shared training loop needs from a task (NER, topics), and the base both tasks build on."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from typing import Any, Protocol
 
 import torch
 from accelerate import Accelerator
+from transformers import AutoTokenizer
 
+from khabar import __version__
+from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata
+from khabar.errors import CheckpointError, ConfigError
+from khabar.features import WordTokenizer
+from khabar.text import NormalizationConfig
+from khabar.training.config import ExperimentConfig
+from khabar.training.distributed import evaluation_shard
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskBase"]
 
 
 class Task(Protocol):
@@ -45,3 +53,52 @@ class Task(Protocol):
     def save_extras(self, folder: Path) -> None:
         """Write tokenizer files (and anything else) beside the weights."""
         ...
+
+
+class TaskBase:
+    """What NER and topics share: the backbone's tokenizer behind the configured normalisation, the dev/test
+    splits, label checks on restore, the fields every checkpoint records, and how evaluation runs under the
+    accelerator (its device, autocast and this process's shard)."""
+
+    labels: list[str]
+    dev_examples: list
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.config = config
+        self.backbone_path = resolve(config.model.backbone)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.backbone_path)
+        self.normalization = NormalizationConfig.from_dict(config.model.normalization)
+        self.word_tokenizer = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
+
+    def read_test(self) -> list:
+        """The config's test split, read as this task reads its data."""
+        raise NotImplementedError
+
+    def split_examples(self, split: str) -> list:
+        if split == "dev":
+            return self.dev_examples
+        if split == "test" and self.config.data.test:
+            return self.read_test()
+        raise ConfigError(f"no {split!r} split in this config")
+
+    def prediction_options(self, accelerator: Accelerator) -> dict[str, Any]:
+        """Predictor settings for evaluating inside a (possibly multi-process, mixed-precision) run."""
+        return {
+            "batch_size": self.config.training.eval_batch_size, "device": accelerator.device,
+            "autocast": accelerator.autocast, "shard": evaluation_shard(accelerator),
+        }
+
+    def checkpoint_metadata(self, dev_metrics: dict[str, Any], **task_fields: Any) -> CheckpointMetadata:
+        model = self.config.model
+        return CheckpointMetadata(
+            task=self.config.task, labels=self.labels, backbone=model.backbone, max_length=model.max_length,
+            stride=model.stride, normalization=self.normalization.to_dict(), library_version=__version__,
+            dev_metrics=dev_metrics, **task_fields,
+        )
+
+    def restore(self, metadata: CheckpointMetadata) -> None:
+        if metadata.labels != self.labels:
+            raise CheckpointError(f"checkpoint labels {metadata.labels} differ from this task's {self.labels}")
+
+    def save_extras(self, folder: Path) -> None:
+        self.tokenizer.save_pretrained(folder)

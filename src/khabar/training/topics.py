@@ -3,53 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from accelerate import Accelerator
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from khabar import __version__
-from khabar.backbones import resolve
-from khabar.checkpoint import CheckpointMetadata
+from khabar.checkpoint import DEFAULT_THRESHOLD, CheckpointMetadata
 from khabar.data import TopicDocument, is_multi_label, read_topics
-from khabar.errors import CheckpointError, ConfigError
-from khabar.evaluation.topic_metrics import apply_thresholds, score_multi_label, score_single_label, tune_thresholds
-from khabar.features import TokenWindow, WordTokenizer, collate, text_windows
+from khabar.errors import ConfigError
+from khabar.evaluation.topic_metrics import score_multi_label, score_single_label, tune_thresholds
+from khabar.features import TokenWindow, collate, text_windows
+from khabar.inference.decoding import decide_topics
+from khabar.inference.forward import pool_windows
+from khabar.inference.topics import TopicPredictor
 from khabar.modeling import MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification
-from khabar.predict import pool_windows, predict_documents
-from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
-from khabar.training.distributed import evaluation_shard
 from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
+from khabar.training.task import TaskBase
 
 __all__ = ["TopicTask"]
 
 
-class TopicTask:
+class TopicTask(TaskBase):
     """Document classification; multi-label (sigmoid, tuned per-label thresholds) or single-label (softmax)."""
 
     name = "topics"
 
     def __init__(self, config: ExperimentConfig) -> None:
-        self.config = config
         data = config.data
         options = {"text_column": data.text_column, "label_column": data.label_column, "labels": data.labels}
         train, dev = load_train_dev(data, lambda path: read_topics(path, **options))
-        self.train_docs, self.dev_docs = train, dev
+        self.train_docs, self.dev_examples = train, dev
         self.labels = list(data.labels) if data.labels else sorted({label for d in train + dev for label in d.labels})
         self.multi_label = data.multi_label if data.multi_label is not None else is_multi_label(train + dev)
         self.metric_name = "micro_f1" if self.multi_label else "macro_f1"
-        self.thresholds = [0.5] * len(self.labels)
-        self.backbone_path = resolve(config.model.backbone)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.backbone_path)
-        self.normalization = NormalizationConfig.from_dict(config.model.normalization)
-        self.words = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
+        self.thresholds = [DEFAULT_THRESHOLD] * len(self.labels)
+        super().__init__(config)
+        words = self.word_tokenizer
         self.train_windows: list[list[TokenWindow]] = [
-            text_windows(i, self.words.encode_text(doc.full_text), self.words, config.model.stride,
+            text_windows(i, words.encode_text(doc.full_text), words, config.model.stride,
                          config.model.max_windows)
             for i, doc in enumerate(train)
         ]
@@ -101,7 +95,7 @@ class TopicTask:
     def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         windows = [w for i in indices for w in self.train_windows[i]]
         owners = [row for row, i in enumerate(indices) for _ in self.train_windows[i]]
-        batch = collate(windows, self.words.pad_id)
+        batch = collate(windows, self.word_tokenizer.pad_id)
         return {
             "input_ids": batch.input_ids,
             "attention_mask": batch.attention_mask,
@@ -117,64 +111,47 @@ class TopicTask:
             return torch.nn.functional.binary_cross_entropy_with_logits(pooled, batch["targets"], pos_weight=weight)
         return torch.nn.functional.cross_entropy(pooled, batch["targets"])
 
-    def predict_probabilities(
-        self, model: torch.nn.Module, docs: Sequence[TopicDocument], accelerator: Accelerator
-    ) -> np.ndarray:
-        logits = predict_documents(
-            accelerator.unwrap_model(model), self.words, [d.full_text for d in docs],
-            stride=self.config.model.stride, pooling=self.config.model.pooling,
-            max_windows=self.config.model.max_windows, batch_size=self.config.training.eval_batch_size,
-            device=accelerator.device, autocast=accelerator.autocast, shard=evaluation_shard(accelerator),
+    def predictor(self, model: torch.nn.Module, accelerator: Accelerator) -> TopicPredictor:
+        """The predictor the Analyzer and topic evaluation use, over the model being trained."""
+        model_config = self.config.model
+        return TopicPredictor(
+            accelerator.unwrap_model(model), self.word_tokenizer, self.labels, model_config.stride,
+            model_config.pooling, self.thresholds if self.multi_label else None,
+            max_windows=model_config.max_windows, **self.prediction_options(accelerator),
         )
-        probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
-        return probabilities.numpy()
 
-    def split_examples(self, split: str) -> list[TopicDocument]:
-        if split == "dev":
-            return self.dev_docs
-        if split == "test" and self.config.data.test:
-            data = self.config.data
-            return read_topics(data.test, text_column=data.text_column, label_column=data.label_column,
-                               labels=self.labels)
-        raise ValueError(f"no {split!r} split in this config")
+    def read_test(self) -> list[TopicDocument]:
+        data = self.config.data
+        return read_topics(data.test, text_column=data.text_column, label_column=data.label_column,
+                           labels=self.labels)
 
     def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
         docs = self.split_examples(split)
-        probabilities = self.predict_probabilities(model, docs, accelerator)
+        probabilities = self.predictor(model, accelerator).probabilities([d.full_text for d in docs])
         gold = self.targets(docs).numpy()
         if not self.multi_label:
             return score_single_label(gold.tolist(), probabilities.argmax(axis=1).tolist(), self.labels)
         if split == "dev":
             # Thresholds are tuned on dev at every evaluation and travel with the checkpoint they were tuned for.
             self.thresholds = tune_thresholds(probabilities, gold)
-        metrics = score_multi_label(gold, apply_thresholds(probabilities, self.thresholds), self.labels)
-        at_half = score_multi_label(gold, apply_thresholds(probabilities, [0.5] * len(self.labels)), self.labels)
+        metrics = score_multi_label(gold, decide_topics(probabilities, self.thresholds), self.labels)
+        untuned = [DEFAULT_THRESHOLD] * len(self.labels)
+        at_half = score_multi_label(gold, decide_topics(probabilities, untuned), self.labels)
         metrics["micro_f1_at_0.5"] = at_half["micro_f1"]
         return metrics
 
     def metadata(self, dev_metrics: dict[str, Any]) -> CheckpointMetadata:
-        return CheckpointMetadata(
-            task="topics",
-            labels=self.labels,
-            backbone=self.config.model.backbone,
-            max_length=self.config.model.max_length,
-            stride=self.config.model.stride,
-            normalization=self.normalization.to_dict(),
-            library_version=__version__,
+        return self.checkpoint_metadata(
+            dev_metrics,
             multi_label=self.multi_label,
             pooling=self.config.model.pooling,
             thresholds=dict(zip(self.labels, self.thresholds, strict=True)) if self.multi_label else {},
             training_data=training_data_record(
-                self.config.data, len(self.train_docs), len(self.dev_docs), "documents"
+                self.config.data, len(self.train_docs), len(self.dev_examples), "documents"
             ),
-            dev_metrics=dev_metrics,
         )
 
     def restore(self, metadata: CheckpointMetadata) -> None:
-        if metadata.labels != self.labels:
-            raise CheckpointError(f"checkpoint labels {metadata.labels} differ from this task's {self.labels}")
+        super().restore(metadata)
         if self.multi_label:
-            self.thresholds = [metadata.thresholds.get(label, 0.5) for label in self.labels]
-
-    def save_extras(self, folder: Path) -> None:
-        self.tokenizer.save_pretrained(folder)
+            self.thresholds = [metadata.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels]

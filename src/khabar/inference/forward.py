@@ -1,4 +1,8 @@
-"""Running a model over windows: length-sorted batches, dynamic padding, inference mode (evaluation and Analyzer)."""
+"""Forward passes over windows: length-sorted batches, dynamic padding, inference mode, optional process shards.
+
+The only place in khabar where a model runs forward outside the training loss. The predictors (`ner.py`,
+`topics.py`) build windows and read results; this module turns windows into logits.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,15 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from khabar.constrained import decode_tag_indices
-from khabar.features import TokenWindow, WordTokenizer, collate, ner_windows, packed_sentence_windows, text_windows
+from khabar.errors import UsageError
+from khabar.features import TokenWindow, collate
 
 __all__ = [
     "ProcessShard",
     "iterate_batches_by_length",
     "pool_windows",
-    "predict_documents",
     "predict_windows",
-    "predict_word_labels",
-    "tags_from_probabilities",
+    "to_probabilities",
     "word_probabilities",
 ]
 
@@ -124,53 +126,6 @@ def word_probabilities(
     return probabilities
 
 
-def predict_word_labels(
-    model: torch.nn.Module,
-    tokenizer: WordTokenizer,
-    sentences: Sequence[Sequence[str]],
-    *,
-    stride: int,
-    batch_size: int = 32,
-    device: torch.device | str | None = None,
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
-    progress: bool = False,
-    pack: bool = False,
-    shard: ProcessShard | None = None,
-) -> list[torch.Tensor]:
-    """Label probabilities for every word of every sentence, windowing long ones: [words, labels] each.
-
-    `pack=True` reads consecutive sentences together in windows up to the model's length (for checkpoints
-    trained with `model.context: packed`); otherwise each sentence is its own context.
-    """
-    counts = [len(words) for words in sentences]
-    if pack:
-        windows, starts = packed_sentence_windows([tokenizer(words) for words in sentences], tokenizer, stride)
-        counts_for_windows = [sum(counts)]
-    else:
-        windows = [
-            window for index, words in enumerate(sentences)
-            for window in ner_windows(index, tokenizer(words), tokenizer, stride)
-        ]
-        counts_for_windows = counts
-    if not windows:
-        return [torch.zeros((0, model.config.num_labels)) for _ in sentences]
-    logits = predict_windows(
-        model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
-        autocast=autocast, progress=progress, shard=shard,
-    )
-    tables = word_probabilities(windows, logits, counts_for_windows)
-    if not pack:
-        return tables
-    return [tables[0][start : start + count] for start, count in zip(starts, counts, strict=True)]
-
-
-def tags_from_probabilities(
-    probabilities: Sequence[torch.Tensor], labels: Sequence[str], *, decoding: str = "constrained"
-) -> list[list[str]]:
-    """Word labels per sentence, decoded as `khabar.constrained.decode_tag_indices` says."""
-    return [[labels[i] for i in decode_tag_indices(table.numpy(), labels, decoding)] for table in probabilities]
-
-
 def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs: int, mode: str) -> torch.Tensor:
     """Pool per-window logits [windows, labels] into per-document logits [docs, labels] by mean or max."""
     labels = window_logits.shape[-1]
@@ -179,35 +134,17 @@ def pool_windows(window_logits: torch.Tensor, window_doc: torch.Tensor, num_docs
         pooled = torch.full((num_docs, labels), float("-inf"), dtype=window_logits.dtype, device=window_logits.device)
         return pooled.scatter_reduce(0, index, window_logits, reduce="amax", include_self=True)
     if mode != "mean":
-        raise ValueError(f"pooling must be 'mean' or 'max', got {mode!r}")
+        raise UsageError(f"pooling must be 'mean' or 'max', got {mode!r}")
     summed = torch.zeros((num_docs, labels), dtype=window_logits.dtype, device=window_logits.device)
     summed = summed.scatter_add(0, index, window_logits)
     counts = torch.bincount(window_doc, minlength=num_docs).clamp(min=1).unsqueeze(-1).to(window_logits.dtype)
     return summed / counts
 
 
-def predict_documents(
-    model: torch.nn.Module,
-    tokenizer: WordTokenizer,
-    texts: Sequence[str],
-    *,
-    stride: int,
-    pooling: str,
-    max_windows: int | None = None,
-    batch_size: int = 32,
-    device: torch.device | str | None = None,
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
-    progress: bool = False,
-    shard: ProcessShard | None = None,
-) -> torch.Tensor:
-    """Document logits [docs, labels]: every window of every document encoded, then pooled per document."""
-    windows: list[TokenWindow] = []
-    for index, text in enumerate(texts):
-        windows.extend(text_windows(index, tokenizer.encode_text(text), tokenizer, stride, max_windows))
-    logits = predict_windows(
-        model, windows, pad_id=tokenizer.pad_id, batch_size=batch_size, device=device,
-        autocast=autocast, progress=progress, shard=shard,
-    )
-    stacked = torch.stack(logits) if logits else torch.zeros((0, model.config.num_labels))
-    owners = torch.tensor([w.example for w in windows], dtype=torch.long)
-    return pool_windows(stacked, owners, len(texts), pooling)
+def to_probabilities(logits: torch.Tensor, function: str) -> torch.Tensor:
+    """Topic logits to probabilities: `sigmoid` per label (multi-label) or `softmax` over labels."""
+    if function == "sigmoid":
+        return torch.sigmoid(logits)
+    if function == "softmax":
+        return torch.softmax(logits, dim=-1)
+    raise UsageError(f"probability function must be 'sigmoid' or 'softmax', got {function!r}")

@@ -1,0 +1,77 @@
+"""`evaluate`: score a checkpoint on a file in the format the data and the checkpoint's task call for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
+from khabar.errors import ConfigError
+from khabar.evaluation.report import EvaluationReport
+from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+
+__all__ = ["FORMATS", "detect_format", "evaluate"]
+
+FORMATS = EVALUATION_FORMATS
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_TABLE_SUFFIXES = (".csv", ".tsv")
+
+
+def detect_format(data: str | Path, task: str) -> str:
+    """The data format for `auto`: topics for a topic model; spans for JSONL, else CoNLL, for an NER model."""
+    suffix = Path(data).suffix.lower()
+    if task == "topics":
+        return "topics"
+    if suffix in _TABLE_SUFFIXES:
+        raise ConfigError(f"{data}: an NER model cannot be scored on {suffix} data; give CoNLL or span JSONL")
+    return "spans" if suffix in _JSONL_SUFFIXES else "conll"
+
+
+def evaluate(
+    model: str | Path,
+    data: str | Path,
+    *,
+    format: str = "auto",
+    label_map: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    batch_size: int = 32,
+    device: str | None = DEFAULT_DEVICE,
+    precision: str = "fp32",
+    worst: int = 10,
+    progress: bool = False,
+    max_windows: int | None = None,
+    decoding: str | None = None,
+) -> EvaluationReport:
+    """Score `model` on `data` in the given format (`auto`: from the checkpoint's task and the file's extension).
+
+    `device="auto"` runs on CUDA when available; `precision` defaults to fp32 so that figures are comparable across
+    machines (the report records both, and the decoding).
+    """
+    if format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch size must be an integer >= 1, got {batch_size!r}")
+    from khabar.evaluation.conll import evaluate_ner_conll
+    from khabar.evaluation.spans import evaluate_ner_spans
+    from khabar.evaluation.topics import evaluate_topics
+
+    metadata = read_metadata(resolve_checkpoint_folder(model))
+    if format == "auto":
+        format = detect_format(data, metadata.task)
+    if format == "topics":
+        if decoding is not None:
+            raise ConfigError("--decoding applies to NER models; topics are decided by thresholds or argmax")
+        return evaluate_topics(model, data, threshold=threshold, label_map=label_map, batch_size=batch_size,
+                               device=device, precision=precision, progress=progress, max_windows=max_windows)
+    decoding = decoding or "constrained"
+    if decoding not in DECODINGS:
+        raise ConfigError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+    if max_windows is not None:
+        raise ConfigError("--max-windows applies to topic models; NER reads every word of every sentence")
+    if threshold is not None:
+        raise ConfigError("--threshold applies to topic models; NER decodes tags (see --decoding)")
+    if format == "spans":
+        return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst,
+                                  device=device, precision=precision, progress=progress, decoding=decoding)
+    return evaluate_ner_conll(model, data, label_map=label_map, batch_size=batch_size, device=device,
+                              precision=precision, progress=progress, decoding=decoding)
