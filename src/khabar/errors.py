@@ -22,6 +22,7 @@ __all__ = [
     "UsageError",
     "UsageTypeError",
     "quote",
+    "shorten",
 ]
 
 QUOTE_LIMIT = 200  # characters of an offending value a message may show
@@ -31,9 +32,17 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """`repr(value)`, cut to about `limit` characters with a note of how much was left out.
 
     >>> quote("x" * 1000, limit=10)
-    "'xxxxxxxxx… (1002 characters in all)"
+    "'xxxxxxxx… (1002 characters in all)"
     """
-    text = repr(value)
+    return shorten(repr(value), limit)
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` itself, or cut to about `limit` characters with a note: for names shown without quotes.
+
+    >>> shorten("LOC"), shorten("x" * 1000, limit=10)
+    ('LOC', 'xxxxxxxxx… (1000 characters in all)')
+    """
     if len(text) <= limit:
         return text
     return f"{text[: limit - 1]}… ({len(text)} characters in all)"

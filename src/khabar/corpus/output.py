@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from khabar.data.io import atomic_write_text
-from khabar.errors import KhabarError
+from khabar.errors import OutputError
 
 if TYPE_CHECKING:
     from khabar.inference import Document
@@ -99,7 +99,7 @@ class OutputPlan:
         for stale in self.path.parent.glob(f".{self.path.name}.shard-*"):
             stale.unlink()
         if self.path.exists() and not self.path.is_file():
-            raise KhabarError(f"--output {self.path} is a folder, expected a file")
+            raise OutputError(f"--output {self.path} is a folder, expected a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.sharded:
             self.path.unlink(missing_ok=True)
@@ -111,28 +111,29 @@ class OutputPlan:
         """Whether the run record says the output was finished (read by every process after the main's check)."""
         try:
             return bool(json.loads(self.state_file.read_text(encoding="utf-8")).get("complete"))
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             return False
 
     def check_resumable(self) -> None:
         """Main process, on --resume: errors when the files cannot be resumed (`is_complete` says if work is left)."""
         if not self.state_file.is_file():
             if self.path.exists():
-                raise KhabarError(
+                raise OutputError(
                     f"--resume: {self.path} has no run record ({self.state_file.name}); it was not written by "
                     "`khabar analyze --output`, or that run finished before resume existed: run without --resume"
                 )
             self.start_fresh()
             return
+        processes, complete = 0, None
         try:
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
-            processes = int(state["processes"])
-            if not isinstance(state["complete"], bool):
-                raise TypeError("complete must be true or false")
-        except (ValueError, KeyError, TypeError):
-            raise KhabarError(f"--resume: {self.state_file} is damaged; run without --resume") from None
+            processes, complete = int(state["processes"]), state["complete"]
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            pass  # damaged, as is a `complete` that is not true or false
+        if not isinstance(complete, bool):
+            raise OutputError(f"--resume: {self.state_file} is damaged; run without --resume")
         if processes != self.processes:
-            raise KhabarError(
+            raise OutputError(
                 f"--resume: {self.path} was being written by {processes} process(es); resume it with the same "
                 f"number (this run has {self.processes})"
             )
@@ -145,8 +146,8 @@ class OutputPlan:
         for number, line in enumerate(_complete_lines(self.path), start=1):
             try:
                 done[str(json.loads(line)["id"])] += 1
-            except (ValueError, KeyError, TypeError):
-                raise KhabarError(f"--resume: {self.path}:{number} is not a line khabar analyze wrote") from None
+            except (ValueError, KeyError, TypeError, RecursionError):
+                raise OutputError(f"--resume: {self.path}:{number} is not a line khabar analyze wrote") from None
         return done
 
     def done_positions(self) -> set[int]:
@@ -158,7 +159,7 @@ class OutputPlan:
         for number, line in enumerate(_complete_lines(shard), start=1):
             position, _, _ = line.partition("\t")
             if not position.isdigit():
-                raise KhabarError(f"--resume: {shard}:{number} is damaged; run without --resume")
+                raise OutputError(f"--resume: {shard}:{number} is damaged; run without --resume")
             positions.add(int(position))
         return positions
 

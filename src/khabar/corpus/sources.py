@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from khabar.data.io import count_nonblank_lines, iter_lines, json_objects, read_text
-from khabar.errors import DataFormatError, KhabarError
+from khabar.errors import DataFormatError, KhabarError, UsageError, quote
 
 __all__ = ["DatasetSource", "DocumentSource", "FileSource", "InputDocument", "StdinSource"]
 
@@ -42,12 +42,12 @@ class DocumentSource(ABC):
 def jsonl_record(record: dict[str, Any], source: str, number: int) -> InputDocument:
     """One `{"id", "text"}` record checked; a bad one is a DataFormatError naming the file and line."""
     if "text" not in record:
-        raise DataFormatError(source, number, f"missing field 'text' (fields found: {sorted(record)})")
+        raise DataFormatError(source, number, f"missing field 'text' (fields found: {quote(sorted(record))})")
     if not isinstance(record["text"], str):
         raise DataFormatError(source, number, f"text must be a string, found {type(record['text']).__name__}")
     identifier = record.get("id", f"{source}:{number}")
     if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
-        raise DataFormatError(source, number, f"id must be a string or an integer, found {identifier!r}")
+        raise DataFormatError(source, number, f"id must be a string or an integer, found {quote(identifier)}")
     return InputDocument(str(identifier), record["text"], f"{source}:{number}")
 
 
@@ -121,7 +121,9 @@ class DatasetSource(DocumentSource):
         if columns is not None:
             for option, column in (("--text-column", self.text_column), ("--id-column", self.id_column)):
                 if column is not None and column not in columns:
-                    raise KhabarError(f"{self.name}: no column {column!r} for {option} (columns: {', '.join(columns)})")
+                    raise UsageError(
+                        f"{self.name}: no column {quote(column)} for {option} (columns: {quote(list(columns))})"
+                    )
 
     def _open(self) -> Any:
         import datasets
@@ -134,12 +136,12 @@ class DatasetSource(DocumentSource):
                 builder = DATASET_FILE_BUILDERS.get(path.suffix.lower())
                 if builder is None:
                     known = ", ".join(sorted(DATASET_FILE_BUILDERS))
-                    raise KhabarError(f"--dataset {self.name}: unknown file type {path.suffix!r} (known: {known})")
+                    raise UsageError(f"--dataset {self.name}: unknown file type {quote(path.suffix)} (known: {known})")
                 return datasets.load_dataset(builder, data_files=str(path), split=self.split or "train", streaming=True)
             if path.exists():
-                raise KhabarError(f"--dataset {self.name}: a folder, but not one written by save_to_disk")
+                raise UsageError(f"--dataset {self.name}: a folder, but not one written by save_to_disk")
             if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
-                raise KhabarError(
+                raise UsageError(
                     f"--dataset {self.name}: not a local dataset, and the Hugging Face Hub is offline "
                     "(HF_HUB_OFFLINE is set): give a save_to_disk folder or a parquet/JSONL file"
                 )
@@ -147,7 +149,7 @@ class DatasetSource(DocumentSource):
         except KhabarError:
             raise
         except (OSError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-            raise KhabarError(f"--dataset {self.name}: cannot be read: {error}") from None
+            raise DataFormatError(self.name, None, f"cannot be read as a dataset: {quote(str(error))}") from None
 
     def _pick_split(self, loaded: Any) -> Any:
         import datasets
@@ -157,7 +159,7 @@ class DatasetSource(DocumentSource):
         if self.split is None and len(loaded) == 1:
             return next(iter(loaded.values()))
         if self.split not in loaded:
-            raise KhabarError(f"--dataset {self.name}: give --split, one of {', '.join(loaded)}")
+            raise UsageError(f"--dataset {self.name}: give --split, one of {', '.join(loaded)}")
         return loaded[self.split]
 
     def __iter__(self) -> Iterator[InputDocument]:
@@ -166,11 +168,12 @@ class DatasetSource(DocumentSource):
             text = row.get(self.text_column)
             if not isinstance(text, str):
                 if self.text_column not in row:
-                    raise DataFormatError(source, None, f"no column {self.text_column!r} (columns: {sorted(row)})")
-                raise DataFormatError(source, None, f"{self.text_column} must be a string, found {text!r:.60}")
+                    problem = f"no column {quote(self.text_column)} (columns: {quote(sorted(row))})"
+                    raise DataFormatError(source, None, problem)
+                raise DataFormatError(source, None, f"{self.text_column} must be a string, found {quote(text)}")
             identifier = row_number if self.id_column is None else row.get(self.id_column)
             if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
-                raise DataFormatError(source, None, f"id must be a string or an integer, found {identifier!r:.60}")
+                raise DataFormatError(source, None, f"id must be a string or an integer, found {quote(identifier)}")
             yield InputDocument(str(identifier), text, source)
 
     def total(self) -> int | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from khabar.data.io import atomic_write_text, read_lines
 from khabar.data.tags import SCHEMES, detect_scheme, label_list, split_tag, to_iob2
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, UsageError, quote, shorten
 from khabar.text.normalize import FORMAT_MARKS
 
 __all__ = ["TaggedSentence", "read_conll", "write_conll"]
@@ -52,7 +52,7 @@ class TaggedSentence:
         object.__setattr__(self, "nested", tuple(tuple(layer) for layer in self.nested))
         for name, layer in [("tags", self.tags), *(("nested layer", layer) for layer in self.nested)]:
             if len(layer) != len(self.words):
-                raise ValueError(
+                raise UsageError(
                     f"{name} has {len(layer)} tags for {len(self.words)} words (sentence at {self.source})"
                 )
 
@@ -69,22 +69,22 @@ def _parse_token(path: Path, number: int, fields: list[str]) -> _Token:
         raise DataFormatError(path, number, "empty token: the line starts with a space or tab")
     if len(fields) < 2:
         raise DataFormatError(
-            path, number, f"expected 'token TAG', found one field {fields[0]!r} (a missing tag column?)"
+            path, number, f"expected 'token TAG', found one field {quote(fields[0])} (a missing tag column?)"
         )
     word = fields[0].translate(_STRIP_MARKS)
     tags = [tag for tag in (field.translate(_STRIP_MARKS) for field in fields[1:]) if tag]
     for tag in tags:
         try:
             split_tag(tag)
-        except ValueError as error:
-            raise DataFormatError(path, number, str(error)) from None
+        except DataFormatError as error:
+            raise DataFormatError(path, number, error.problem) from None
     if not tags:
-        raise DataFormatError(path, number, f"token {word!r} has no tag, only invisible marks after it")
+        raise DataFormatError(path, number, f"token {quote(word)} has no tag, only invisible marks after it")
     if not word and any(tag != "O" for tag in tags):
         raise DataFormatError(
             path,
             number,
-            f"token made only of invisible format marks is tagged {' '.join(tags)}; it is not a word",
+            f"token made only of invisible format marks is tagged {quote(' '.join(tags))}; it is not a word",
         )
     return _Token(word, tags, number)
 
@@ -108,7 +108,7 @@ def _known_types(labels: Sequence[str]) -> set[str]:
     for label in labels:
         try:
             types.add(split_tag(label)[1])
-        except ValueError:
+        except DataFormatError:
             types.add(label)
     return types - {""}
 
@@ -122,11 +122,11 @@ def _check_tags(path: Path, sentences: list[list[_Token]], scheme: str, labels: 
             prefix, kind = split_tag(tag)
             if prefix not in allowed:
                 raise DataFormatError(
-                    path, token.line, f"tag {tag!r} is not valid in {scheme} (use scheme='BIOES' or 'auto')"
+                    path, token.line, f"tag {quote(tag)} is not valid in {scheme} (use scheme='BIOES' or 'auto')"
                 )
             if known is not None and prefix != "O" and kind not in known:
-                known_tags = ", ".join(label_list(known, scheme))
-                raise DataFormatError(path, token.line, f"unknown tag {tag!r} (known: {known_tags})")
+                known_tags = shorten(", ".join(label_list(known, scheme)))
+                raise DataFormatError(path, token.line, f"unknown tag {quote(tag)} (known: {known_tags})")
 
 
 def _columns(sentence: list[_Token]) -> list[list[str]]:
@@ -160,7 +160,7 @@ def read_conll(path: str | Path, *, labels: Sequence[str] | None = None, scheme:
     (('الصالحية', 'المفرق'), ('B-LOC', 'I-LOC'))
     """
     if scheme != "auto" and scheme not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r}: expected 'auto' or one of {', '.join(SCHEMES)}")
+        raise UsageError(f"unknown tag scheme {quote(scheme)}: expected 'auto' or one of {', '.join(SCHEMES)}")
     path = Path(path)
     raw = _parse(path)
     if not raw:
@@ -174,15 +174,15 @@ def read_conll(path: str | Path, *, labels: Sequence[str] | None = None, scheme:
 def _check_word(word: str, sentence: TaggedSentence, number: int) -> None:
     where = sentence.source or f"sentence {number}"
     if not word:
-        raise ValueError(f"empty word in {where}: CoNLL cannot represent it")
+        raise UsageError(f"empty word in {where}: CoNLL cannot represent it")
     if any(char.isspace() for char in word):
-        raise ValueError(f"word {word!r} in {where} contains whitespace: CoNLL cannot represent it")
+        raise UsageError(f"word {quote(word)} in {where} contains whitespace: CoNLL cannot represent it")
 
 
 def _conll_lines(sentences: Iterable[TaggedSentence]) -> Iterator[str]:
     for number, sentence in enumerate(sentences, start=1):
         if not sentence.words:
-            raise ValueError(f"sentence {number} has no words: CoNLL cannot represent an empty sentence")
+            raise UsageError(f"sentence {number} has no words: CoNLL cannot represent an empty sentence")
         if number > 1:
             yield "\n"
         for index, word in enumerate(sentence.words):

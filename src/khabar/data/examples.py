@@ -6,6 +6,7 @@ from pathlib import Path
 
 from khabar.data.conll import TaggedSentence, read_conll
 from khabar.data.spans import document_to_words, read_span_jsonl
+from khabar.errors import UsageError, quote
 
 __all__ = ["detect_ner_format", "read_ner_examples"]
 
@@ -22,7 +23,7 @@ def read_ner_examples(path: str | Path, *, format: str = "auto") -> list[TaggedS
     if format == "conll":
         return read_conll(path)
     if format != "spans":
-        raise ValueError(f"NER data format must be conll, spans or auto, got {format!r}")
+        raise UsageError(f"NER data format must be conll, spans or auto, got {quote(format)}")
     examples = []
     for document in read_span_jsonl(path):
         words, tags = document_to_words(document)

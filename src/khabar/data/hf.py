@@ -11,7 +11,7 @@ import datasets
 from khabar.data.conll import TaggedSentence
 from khabar.data.io import split_source
 from khabar.data.topics import TopicDocument
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, UsageError, quote, shorten
 
 __all__ = ["ner_dataset", "split_dev", "topic_dataset"]
 
@@ -21,7 +21,8 @@ T = TypeVar("T")
 def _label_index(labels: Sequence[str]) -> dict[str, int]:
     index = {label: position for position, label in enumerate(labels)}
     if len(index) != len(labels):
-        raise ValueError(f"labels contain duplicates: {list(labels)}")
+        repeated = sorted({label for label in labels if list(labels).count(label) > 1})
+        raise UsageError(f"labels contain duplicates: {quote(repeated)}")
     return index
 
 
@@ -41,7 +42,8 @@ def ner_dataset(sentences: Sequence[TaggedSentence], labels: Sequence[str]) -> d
         if unknown:
             path, line = split_source(sentence.source)
             where = "" if sentence.source else f"sentence {number}: "
-            raise DataFormatError(path, line, f"{where}unknown tag {unknown[0]!r} (known: {', '.join(labels)})")
+            problem = f"{where}unknown tag {quote(unknown[0])} (known: {shorten(', '.join(labels))})"
+            raise DataFormatError(path, line, problem)
         tag_ids.append([index[tag] for tag in sentence.tags])
     features = datasets.Features(
         {
@@ -62,13 +64,15 @@ def _topic_ids(document: TopicDocument, index: dict[str, int], labels: Sequence[
     unknown = [label for label in document.labels if label not in index]
     if unknown:
         raise DataFormatError(
-            None, None, f"document {document.id!r}: unknown label {unknown[0]!r} (known: {', '.join(labels)})"
+            None,
+            None,
+            f"document {quote(document.id)}: unknown label {quote(unknown[0])} (known: {shorten(', '.join(labels))})",
         )
     if not multi_label and len(document.labels) != 1:
         raise DataFormatError(
             None,
             None,
-            f"document {document.id!r} has {len(document.labels)} labels {list(document.labels)} "
+            f"document {quote(document.id)} has {len(document.labels)} labels {quote(list(document.labels))} "
             "but the task is single-label (use multi_label=True)",
         )
     return [index[label] for label in document.labels]
@@ -112,14 +116,14 @@ def split_dev(
     True
     """
     if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be between 0 and 1 (exclusive), got {fraction}")
+        raise UsageError(f"fraction must be between 0 and 1 (exclusive), got {quote(fraction)}")
     if len(items) < 2:
-        raise ValueError(f"need at least 2 items to split off a dev set, got {len(items)}")
+        raise UsageError(f"need at least 2 items to split off a dev set, got {len(items)}")
     size = min(max(1, round(len(items) * fraction)), len(items) - 1)
     if method == "tail":
         return list(items[:-size]), list(items[-size:])
     if method != "random":
-        raise ValueError(f"method must be 'random' or 'tail', got {method!r}")
+        raise UsageError(f"method must be 'random' or 'tail', got {quote(method)}")
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     dev_positions = set(order[:size])

@@ -6,16 +6,19 @@ import json
 import os
 import re
 import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, quote
 
 __all__ = [
     "atomic_write_text",
     "count_nonblank_lines",
     "iter_lines",
     "json_objects",
+    "parse_json_line",
     "read_lines",
     "read_text",
     "split_source",
@@ -127,15 +130,31 @@ def atomic_write_text(path: str | Path, chunks: Iterable[str]) -> None:
         raise
 
 
+def parse_json_line(line: str, source: str | Path | None, number: int | None) -> Any:
+    """`json.loads(line)`; whatever Python cannot read is a DataFormatError naming the file and line.
+
+    Besides malformed JSON that covers valid JSON that `json` refuses: an integer of more digits than Python
+    converts (4300 by default, a ValueError) and arrays or objects nested too deeply (a RecursionError).
+    """
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataFormatError(source, number, f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise DataFormatError(source, number, "invalid JSON: arrays or objects nested too deeply") from None
+    except ValueError as error:
+        if "integer string conversion" in str(error):
+            limit = sys.get_int_max_str_digits()
+            raise DataFormatError(source, number, f"invalid JSON: an integer has more than {limit} digits") from None
+        raise DataFormatError(source, number, f"invalid JSON: {quote(str(error))}") from None
+
+
 def json_objects(lines: Iterable[tuple[int, str]], source: str | Path) -> Iterator[tuple[int, dict]]:
     """`(line_number, object)` for each non-blank JSONL line; bad JSON or a non-object names the line."""
     for number, line in lines:
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(source, number, f"invalid JSON: {error}") from None
+        record = parse_json_line(line, source, number)
         if not isinstance(record, dict):
             raise DataFormatError(source, number, f"expected a JSON object, found {type(record).__name__}")
         yield number, record

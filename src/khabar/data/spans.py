@@ -19,7 +19,7 @@ from typing import Any
 
 from khabar.data.io import atomic_write_text, json_objects, read_lines, split_source
 from khabar.data.tags import entity_spans
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, UsageError, quote, shorten
 from khabar.text import Span, split_words
 
 __all__ = [
@@ -64,18 +64,18 @@ def _parse_entity(raw: object, text: str, where: tuple[Path, int]) -> CharEntity
     if isinstance(raw, dict):
         missing = [key for key in ("start", "end", "label") if key not in raw]
         if missing:
-            raise DataFormatError(*where, f"entity {raw!r} lacks {', '.join(missing)}")
+            raise DataFormatError(*where, f"entity {quote(raw)} lacks {', '.join(missing)}")
         start, end, label = raw["start"], raw["end"], raw["label"]
     elif isinstance(raw, list) and len(raw) == 3:
         start, end, label = raw
     else:
-        raise DataFormatError(*where, f"entity {raw!r} must be {{start, end, label}} or [start, end, label]")
+        raise DataFormatError(*where, f"entity {quote(raw)} must be {{start, end, label}} or [start, end, label]")
     if not (_is_int(start) and _is_int(end)):
-        raise DataFormatError(*where, f"entity {raw!r}: start and end must be integers")
+        raise DataFormatError(*where, f"entity {quote(raw)}: start and end must be integers")
     if not isinstance(label, str) or not label or any(char.isspace() for char in label):
-        raise DataFormatError(*where, f"entity {raw!r}: label must be a non-empty string without spaces")
+        raise DataFormatError(*where, f"entity {quote(raw)}: label must be a non-empty string without spaces")
     if not 0 <= start < end <= len(text):
-        raise DataFormatError(*where, f"entity {raw!r}: need 0 <= start < end <= {len(text)} (the text's length)")
+        raise DataFormatError(*where, f"entity {quote(raw)}: need 0 <= start < end <= {len(text)} (the text's length)")
     return CharEntity(start, end, label)
 
 
@@ -85,7 +85,7 @@ def _string_list(record: dict[str, Any], key: str, where: tuple[Path, int]) -> t
     if isinstance(values, list):
         values = [value.get("label") if isinstance(value, dict) else value for value in values]
     if not isinstance(values, list) or not all(isinstance(value, str) and value for value in values):
-        raise DataFormatError(*where, f"field {key!r} must be a list of non-empty strings, found {values!r:.200}")
+        raise DataFormatError(*where, f"field {quote(key)} must be a list of non-empty strings, found {quote(values)}")
     return tuple(values)
 
 
@@ -96,10 +96,10 @@ def _parse_document(record: object, path: Path, number: int) -> SpanDocument:
     text = record.get("text")
     if not isinstance(text, str):
         found = "missing" if text is None else type(text).__name__
-        raise DataFormatError(*where, f"field 'text' must be a string ({found}; fields found: {sorted(record)})")
+        raise DataFormatError(*where, f"field 'text' must be a string ({found}; fields found: {quote(sorted(record))})")
     identifier = record.get("id", f"{path.stem}-{number}")
     if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
-        raise DataFormatError(*where, f"field 'id' must be a string or an integer, found {identifier!r}")
+        raise DataFormatError(*where, f"field 'id' must be a string or an integer, found {quote(identifier)}")
     raw_entities = record.get("entities", [])
     if not isinstance(raw_entities, list):
         raise DataFormatError(*where, f"field 'entities' must be a list, found {type(raw_entities).__name__}")
@@ -120,7 +120,7 @@ def read_span_jsonl(path: str | Path) -> list[SpanDocument]:
     for number, record in json_objects(read_lines(path), path):
         document = _parse_document(record, path, number)
         if document.id in first_line:
-            raise DataFormatError(path, number, f"id {document.id!r} repeats line {first_line[document.id]}")
+            raise DataFormatError(path, number, f"id {quote(document.id)} repeats line {first_line[document.id]}")
         first_line[document.id] = number
         documents.append(document)
     if not documents:
@@ -161,10 +161,10 @@ def _alignment_error(document: SpanDocument, entity: CharEntity, words: Sequence
     inside = [word.text for word in words if word.start < entity.end and entity.start < word.end]
     path, line = split_source(document.source)
     problem = (
-        f"document {document.id!r}: entity {entity.label} [{entity.start}:{entity.end}] "
-        f"{document.text[entity.start : entity.end]!r} does not align to word boundaries: "
+        f"document {quote(document.id)}: entity {shorten(entity.label)} [{entity.start}:{entity.end}] "
+        f"{quote(document.text[entity.start : entity.end])} does not align to word boundaries: "
         f"{_boundary_note('start', starts, entity.start)}, {_boundary_note('end', ends, entity.end)}; "
-        f"words it touches: {inside}. Fix the offsets: entities are never moved"
+        f"words it touches: {quote(inside)}. Fix the offsets: entities are never moved"
     )
     return DataFormatError(path, line, problem)
 
@@ -174,8 +174,8 @@ def _overlap_error(document: SpanDocument, first: CharEntity, second: CharEntity
     return DataFormatError(
         path,
         line,
-        f"document {document.id!r}: entities {first.label} [{first.start}:{first.end}] and "
-        f"{second.label} [{second.start}:{second.end}] overlap; one flat layer of tags cannot hold both",
+        f"document {quote(document.id)}: entities {shorten(first.label)} [{first.start}:{first.end}] and "
+        f"{shorten(second.label)} [{second.start}:{second.end}] overlap; one flat layer of tags cannot hold both",
     )
 
 
@@ -211,8 +211,8 @@ def words_to_entities(text: str, words: Sequence[Span], tags: Sequence[str]) -> 
     [CharEntity(start=4, end=10, label='PERS'), CharEntity(start=11, end=17, label='LOC')]
     """
     if len(words) != len(tags):
-        raise ValueError(f"{len(words)} words but {len(tags)} tags")
+        raise UsageError(f"{len(words)} words but {len(tags)} tags")
     for word in words:
         if text[word.start : word.end] != word.text:
-            raise ValueError(f"word {word.text!r} is not at [{word.start}:{word.end}] of the text")
+            raise UsageError(f"word {quote(word.text)} is not at [{word.start}:{word.end}] of the text")
     return [CharEntity(words[start].start, words[end - 1].end, kind) for kind, start, end in entity_spans(tags)]

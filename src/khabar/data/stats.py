@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from khabar.data.conll import TaggedSentence, read_conll
-from khabar.data.io import read_lines
+from khabar.data.io import parse_json_line, read_lines
 from khabar.data.spans import read_span_jsonl
 from khabar.data.tags import entity_spans
 from khabar.data.topics import read_topics
@@ -26,10 +25,7 @@ _CONLL_SUFFIXES = (".txt", ".conll", ".conllu", ".iob", ".bio")
 def _first_record_has_entities(path: Path) -> bool:
     for number, line in read_lines(path):
         if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, number, f"invalid JSON: {error}") from None
+            record = parse_json_line(line, path, number)
             return isinstance(record, dict) and "entities" in record
     raise DataFormatError(path, 1, "no documents: the file is empty")
 
@@ -45,7 +41,7 @@ def detect_format(path: str | Path) -> str:
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "spans" if _first_record_has_entities(path) else "topics"
     raise DataFormatError(
-        path, None, f"cannot tell the format from the extension {suffix!r}; pass --format conll|spans|topics"
+        path, None, f"cannot tell the format from the extension {quote(suffix)}; pass --format conll|spans|topics"
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from khabar.errors import DataFormatError, UsageError, quote
+
 __all__ = [
     "SCHEMES",
     "detect_scheme",
@@ -27,7 +29,8 @@ _PREFIXES = {"IOB1": "BI", "IOB2": "BI", "BIOES": "BIES"}
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """`"B-PERS"` -> `("B", "PERS")`; `"O"` -> `("O", "")`. Anything else is a ValueError.
+    """`"B-PERS"` -> `("B", "PERS")`; `"O"` -> `("O", "")`. Anything else is a DataFormatError (a ValueError)
+    without a file; readers re-raise its `problem` with their file and line.
 
     >>> split_tag("I-LOC")
     ('I', 'LOC')
@@ -36,7 +39,9 @@ def split_tag(tag: str) -> tuple[str, str]:
         return "O", ""
     match = _TAG.fullmatch(tag) if isinstance(tag, str) else None
     if match is None:
-        raise ValueError(f"malformed tag {tag!r}: expected 'O' or a B-/I-/E-/S- prefix and a type, like 'B-PERS'")
+        raise DataFormatError(
+            None, None, f"malformed tag {quote(tag)}: expected 'O' or a B-/I-/E-/S- prefix and a type, like 'B-PERS'"
+        )
     return match.group(1), match.group(2)
 
 
@@ -53,7 +58,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     IOB1 means at least one entity starts with `I-` and every `B-` directly follows an entity of the same
     type (in IOB1, `B-` only separates two adjacent entities). A corpus that uses `B-` to open entities but
     has a few stray `I-` starts is IOB2 with errors; both convert to IOB2 the same way. Malformed tags are a
-    ValueError.
+    DataFormatError.
 
     >>> detect_scheme([["I-PERS", "I-PERS", "O", "I-LOC", "B-LOC"]])
     'IOB1'
@@ -78,7 +83,7 @@ def to_iob2(tags: Sequence[str], scheme: str = "auto") -> list[str]:
     """Convert one tag sequence to IOB2; `scheme="auto"` detects it from this sequence alone.
 
     `I-`/`E-` tags that start an entity become `B-`, `S-` becomes `B-`, `E-` inside an entity becomes `I-`.
-    E-/S- tags under IOB1/IOB2 and unknown schemes are ValueErrors.
+    E-/S- tags under IOB1/IOB2 are DataFormatErrors, unknown schemes UsageErrors (both ValueErrors).
 
     >>> to_iob2(["I-PERS", "I-PERS", "O", "I-LOC"], "IOB1")
     ['B-PERS', 'I-PERS', 'O', 'B-LOC']
@@ -88,13 +93,14 @@ def to_iob2(tags: Sequence[str], scheme: str = "auto") -> list[str]:
     if scheme == "auto":
         scheme = detect_scheme([tags])
     if scheme not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r}: expected 'auto' or one of {', '.join(SCHEMES)}")
+        raise UsageError(f"unknown tag scheme {quote(scheme)}: expected 'auto' or one of {', '.join(SCHEMES)}")
     converted: list[str] = []
     previous = ("O", "")
     for tag in tags:
         prefix, kind = split_tag(tag)
         if prefix not in _PREFIXES[scheme] + "O":
-            raise ValueError(f"tag {tag!r} is not valid in {scheme} (use scheme 'BIOES' or 'auto')")
+            problem = f"tag {quote(tag)} is not valid in {scheme} (use scheme 'BIOES' or 'auto')"
+            raise DataFormatError(None, None, problem)
         if prefix == "O":
             converted.append("O")
         else:
@@ -157,10 +163,10 @@ def label_list(types: Iterable[str], scheme: str = "IOB2") -> list[str]:
     ['O', 'B-LOC', 'I-LOC', 'B-PERS', 'I-PERS']
     """
     if scheme not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+        raise UsageError(f"unknown tag scheme {quote(scheme)}: expected one of {', '.join(SCHEMES)}")
     labels = ["O"]
     for kind in sorted(set(types)):
         if not kind or kind == "O" or any(char.isspace() for char in kind):
-            raise ValueError(f"invalid entity type {kind!r}")
+            raise UsageError(f"invalid entity type {quote(kind)}: a type is a non-empty name without spaces, not 'O'")
         labels.extend(f"{prefix}-{kind}" for prefix in _PREFIXES[scheme])
     return labels

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from khabar.data.io import json_objects, read_lines, read_text
-from khabar.errors import DataFormatError
+from khabar.errors import DataFormatError, quote, shorten
 
 __all__ = ["TopicDocument", "is_multi_label", "read_topics"]
 
@@ -69,11 +69,12 @@ def _split_labels(raw: _Raw) -> tuple[str, ...]:
     elif isinstance(raw.labels, list) and all(isinstance(label, str) for label in raw.labels):
         parts = raw.labels
     else:
-        raise DataFormatError(raw.path, raw.line, f"labels must be a string or a list of strings, found {raw.labels!r}")
+        problem = f"labels must be a string or a list of strings, found {quote(raw.labels)}"
+        raise DataFormatError(raw.path, raw.line, problem)
     labels = tuple(label.strip() for label in parts if label.strip())
     repeated = sorted({label for label in labels if labels.count(label) > 1})
     if repeated:
-        raise DataFormatError(raw.path, raw.line, f"label {repeated[0]!r} is given twice")
+        raise DataFormatError(raw.path, raw.line, f"label {quote(repeated[0])} is given twice")
     return labels
 
 
@@ -85,12 +86,13 @@ def _document(raw: _Raw, known: Sequence[str] | None) -> TopicDocument:
     if not raw.text.strip() and not (raw.title or "").strip():
         raise DataFormatError(raw.path, raw.line, "empty text (and no title)")
     if not isinstance(raw.id, (str, int)) or isinstance(raw.id, bool):
-        raise DataFormatError(raw.path, raw.line, f"id must be a string or an integer, found {raw.id!r}")
+        raise DataFormatError(raw.path, raw.line, f"id must be a string or an integer, found {quote(raw.id)}")
     labels = _split_labels(raw)
     if known is not None:
         for label in labels:
             if label not in known:
-                raise DataFormatError(raw.path, raw.line, f"unknown label {label!r} (known: {', '.join(known)})")
+                problem = f"unknown label {quote(label)} (known: {shorten(', '.join(known))})"
+                raise DataFormatError(raw.path, raw.line, problem)
     return TopicDocument(str(raw.id), raw.text, labels, raw.title or None)
 
 
@@ -100,7 +102,7 @@ def _json_label_field(record: dict[str, Any], label_column: str | None, where: t
         if key in record:
             return key
     raise DataFormatError(
-        *where, f"missing field {' or '.join(map(repr, candidates))} (fields found: {sorted(record)})"
+        *where, f"missing field {' or '.join(map(repr, candidates))} (fields found: {quote(sorted(record))})"
     )
 
 
@@ -108,7 +110,8 @@ def _jsonl_records(path: Path, text_column: str | None, label_column: str | None
     text_key = text_column or "text"
     for number, record in json_objects(read_lines(path), path):
         if text_key not in record:
-            raise DataFormatError(path, number, f"missing field {text_key!r} (fields found: {sorted(record)})")
+            problem = f"missing field {quote(text_key)} (fields found: {quote(sorted(record))})"
+            raise DataFormatError(path, number, problem)
         label_key = _json_label_field(record, label_column, (path, number))
         identifier = record.get("id", f"{path.stem}-{number}")
         yield _Raw(path, number, record[text_key], record[label_key], identifier, record.get("title"))
@@ -182,7 +185,7 @@ def _records(path: Path, text_column: str | None, label_column: str | None) -> I
     if suffix in _JSONL_SUFFIXES:
         return _jsonl_records(path, text_column, label_column)
     raise DataFormatError(
-        path, None, f"cannot tell the format from the extension {suffix!r}: expected .jsonl, .csv or .tsv"
+        path, None, f"cannot tell the format from the extension {quote(suffix)}: expected .jsonl, .csv or .tsv"
     )
 
 
@@ -208,7 +211,7 @@ def read_topics(
     for raw in _records(path, text_column, label_column):
         document = _document(raw, labels)
         if document.id in first_line:
-            raise DataFormatError(path, raw.line, f"id {document.id!r} repeats line {first_line[document.id]}")
+            raise DataFormatError(path, raw.line, f"id {quote(document.id)} repeats line {first_line[document.id]}")
         first_line[document.id] = raw.line
         documents.append(document)
     if not documents:
