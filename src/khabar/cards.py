@@ -20,7 +20,7 @@ from khabar.backbones import OFFLINE_E5_SMALL
 from khabar.checkpoint import CheckpointMetadata, read_metadata, resolve_checkpoint_folder
 from khabar.data.io import atomic_write_text
 from khabar.errors import KhabarError
-from khabar.evaluation.report import EvaluationReport, read_report
+from khabar.reports import EvaluationReport, read_report
 
 __all__ = [
     "DATASETS",

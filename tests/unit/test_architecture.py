@@ -105,3 +105,16 @@ def test_the_forward_check_sees_model_calls():
 def test_text_and_data_import_nothing_from_training_inference_or_cli(part):
     for path in (PACKAGE / part).rglob("*.py"):
         assert not imported_parts(path) & {"training", "inference", "cli"}, path.relative_to(PACKAGE)
+
+
+def test_cards_and_the_card_command_import_neither_evaluation_nor_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, khabar.cards, khabar.cli.card\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'sklearn', 'seqeval')"
+        " or m.startswith('khabar.evaluation'))\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -11,7 +11,7 @@ from khabar import __version__
 from khabar.data import TaggedSentence
 from khabar.errors import KhabarError
 from khabar.evaluation import format_report, ner_conll_report, read_report, write_errors, write_report
-from khabar.evaluation.report import EvaluationReport
+from khabar.reports import EvaluationReport
 
 MODEL_LABELS = ["O", "B-PERS", "I-PERS", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 

@@ -1,4 +1,5 @@
-"""Scores for checkpoints: entity-level NER metrics and topic metrics, one module per data format, and reports.
+"""Scores for checkpoints: entity-level NER metrics and topic metrics, one module per data format; the reports
+they produce are `khabar.reports` (re-exported here).
 
 Names are imported on first use, so that reading a report (model cards, `khabar card`) does not import
 seqeval, scikit-learn or torch.
@@ -13,11 +14,11 @@ _EXPORTS = {
     "PRF": "ner_metrics",
     "EntityScores": "ner_metrics",
     "score_entities": "ner_metrics",
-    "EvaluationReport": "report",
-    "format_report": "report",
-    "read_report": "report",
-    "write_errors": "report",
-    "write_report": "report",
+    "EvaluationReport": "khabar.reports",
+    "format_report": "khabar.reports",
+    "read_report": "khabar.reports",
+    "write_errors": "khabar.reports",
+    "write_report": "khabar.reports",
     "LabelAlignment": "label_map",
     "LabelSetError": "label_map",
     "parse_label_map": "label_map",
@@ -64,15 +65,16 @@ if TYPE_CHECKING:
     from khabar.evaluation.dispatch import detect_format, evaluate
     from khabar.evaluation.label_map import LabelAlignment, LabelSetError, parse_label_map, reconcile_labels
     from khabar.evaluation.ner_metrics import PRF, EntityScores, score_entities
-    from khabar.evaluation.report import EvaluationReport, format_report, read_report, write_errors, write_report
     from khabar.evaluation.span_metrics import match_documents, span_scores
     from khabar.evaluation.spans import evaluate_ner_spans, ner_spans_report
     from khabar.evaluation.topics import evaluate_topics, topics_report
+    from khabar.reports import EvaluationReport, format_report, read_report, write_errors, write_report
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"khabar.evaluation.{_EXPORTS[name]}"), name)
+        module = _EXPORTS[name]
+        return getattr(importlib.import_module(module if "." in module else f"khabar.evaluation.{module}"), name)
     raise AttributeError(f"module 'khabar.evaluation' has no attribute {name!r}")
 
 

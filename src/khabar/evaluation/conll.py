@@ -19,8 +19,8 @@ from khabar.data.tags import entity_spans, entity_types
 from khabar.evaluation.common import data_info, entity_types_or_bare, model_info, prediction_settings
 from khabar.evaluation.label_map import map_tags, reconcile_labels
 from khabar.evaluation.ner_metrics import score_entities
-from khabar.evaluation.report import EvaluationReport
 from khabar.options import DEFAULT_DEVICE
+from khabar.reports import EvaluationReport
 
 if TYPE_CHECKING:
     from khabar.inference import LoadedCheckpoint

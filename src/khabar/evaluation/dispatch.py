@@ -7,8 +7,8 @@ from pathlib import Path
 
 from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
 from khabar.errors import ConfigError
-from khabar.evaluation.report import EvaluationReport
 from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+from khabar.reports import EvaluationReport
 
 __all__ = ["FORMATS", "detect_format", "evaluate"]
 

@@ -16,9 +16,9 @@ from khabar.data import read_span_jsonl
 from khabar.data.spans import CharEntity, SpanDocument
 from khabar.evaluation.common import data_info, entity_types_or_bare, model_info, prediction_settings
 from khabar.evaluation.label_map import reconcile_labels
-from khabar.evaluation.report import EvaluationReport
 from khabar.evaluation.span_metrics import DocumentMatch, match_documents, span_scores
 from khabar.options import DEFAULT_DEVICE
+from khabar.reports import EvaluationReport
 
 __all__ = ["evaluate_ner_spans", "ner_spans_report"]
 

@@ -18,10 +18,10 @@ from khabar.data import TopicDocument, read_topics
 from khabar.errors import ConfigError, LabelSetError
 from khabar.evaluation.common import data_info, model_info, prediction_settings
 from khabar.evaluation.label_map import map_labels, reconcile_labels
-from khabar.evaluation.report import EvaluationReport
 from khabar.evaluation.topic_metrics import score_multi_label, score_single_label
 from khabar.inference.decoding import decide_topics
 from khabar.options import DEFAULT_DEVICE
+from khabar.reports import EvaluationReport
 
 __all__ = ["evaluate_topics", "topics_report"]
 
