@@ -9,6 +9,8 @@ from typing import Any
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
+from khabar.errors import UsageError
+
 __all__ = ["PRF", "EntityScores", "score_entities"]
 
 
@@ -48,10 +50,10 @@ def score_entities(
     entity); strict mode accepts only well-formed IOB2 entities.
     """
     if len(gold) != len(predicted):
-        raise ValueError(f"{len(gold)} gold sequences but {len(predicted)} predicted ones")
+        raise UsageError(f"{len(gold)} gold sequences but {len(predicted)} predicted ones")
     for index, (g, p) in enumerate(zip(gold, predicted, strict=True)):
         if len(g) != len(p):
-            raise ValueError(f"sequence {index}: {len(g)} gold tags but {len(p)} predicted tags")
+            raise UsageError(f"sequence {index}: {len(g)} gold tags but {len(p)} predicted tags")
     options: dict[str, Any] = {"mode": "strict", "scheme": IOB2} if strict else {}
     gold_lists = [list(g) for g in gold]
     pred_lists = [list(p) for p in predicted]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from khabar.data.spans import CharEntity
+from khabar.errors import UsageError
 from khabar.evaluation.ner_metrics import PRF, EntityScores
 
 __all__ = ["DocumentMatch", "exact_matches", "match_documents", "overlap_matches", "span_scores"]
@@ -81,7 +82,7 @@ def match_documents(
 ) -> list[DocumentMatch]:
     """Match each document's predicted entities against its gold ones, exactly and by overlap."""
     if len(gold) != len(predicted):
-        raise ValueError(f"{len(gold)} gold documents but {len(predicted)} predicted ones")
+        raise UsageError(f"{len(gold)} gold documents but {len(predicted)} predicted ones")
     return [
         DocumentMatch(tuple(g), tuple(p), tuple(exact_matches(g, p)), tuple(overlap_matches(g, p)))
         for g, p in zip(gold, predicted, strict=True)
@@ -102,7 +103,7 @@ def span_scores(matches: Sequence[DocumentMatch], mode: str) -> EntityScores:
     the unweighted mean of their F1.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     gold, predicted, hits = Counter[str](), Counter[str](), Counter[str]()
     for match in matches:
         gold.update(entity.label for entity in match.gold)

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch.utils.data import Sampler
 
+from khabar.errors import ConfigError
+
 __all__ = ["LengthGroupedBatchSampler"]
 
 
@@ -30,7 +32,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         max_tokens: int | None = None,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"training.batch_size must be >= 1, got {batch_size}")
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.seed = seed

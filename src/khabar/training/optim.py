@@ -7,6 +7,7 @@ import re
 import torch
 from transformers import get_scheduler
 
+from khabar.errors import ConfigError
 from khabar.training.config import TrainingConfig
 
 __all__ = [
@@ -42,7 +43,7 @@ def freeze_lower_layers(model: torch.nn.Module, count: int) -> int:
     base = getattr(model, model.base_model_prefix, model)
     layers = base.encoder.layer
     if count > len(layers):
-        raise ValueError(f"cannot freeze {count} layers: the encoder has {len(layers)}")
+        raise ConfigError(f"training.freeze_layers: cannot freeze {count} layers, the encoder has {len(layers)}")
     frozen = 0
     for module in (base.embeddings, *layers[:count]):
         for parameter in module.parameters():
