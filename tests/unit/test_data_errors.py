@@ -136,3 +136,18 @@ def test_library_argument_errors_are_usage_errors_and_still_value_or_type_errors
         split_words(None)  # type: ignore[arg-type]
     with pytest.raises(DataFormatError, match="malformed tag 'B-'"):
         split_tag("B-")
+
+
+def test_an_unreadable_file_is_a_data_format_error(tmp_path, monkeypatch):
+    from khabar.data.io import iter_lines, read_text
+
+    path = tmp_path / "locked.txt"
+    path.write_text("زار O\n", encoding="utf-8")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    assert str(error_of(lambda: read_text(path))) == f"{path}: cannot be read: Permission denied"
+    monkeypatch.setattr("builtins.open", denied)
+    assert str(error_of(lambda: list(iter_lines(path)))) == f"{path}: cannot be read: Permission denied"

@@ -40,6 +40,8 @@ def read_text(path: str | Path) -> str:
         raise DataFormatError(path, None, "file not found") from None
     except IsADirectoryError:
         raise DataFormatError(path, None, "is a directory, expected a file") from None
+    except OSError as error:  # no permission, an unreadable device
+        raise DataFormatError(path, None, f"cannot be read: {error.strerror or error}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -70,6 +72,8 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         raise DataFormatError(path, None, "file not found") from None
     except IsADirectoryError:
         raise DataFormatError(path, None, "is a directory, expected a file") from None
+    except OSError as error:  # no permission, an unreadable device
+        raise DataFormatError(path, None, f"cannot be read: {error.strerror or error}") from None
     number = 0
     with handle:
         for raw in handle:
