@@ -8,6 +8,7 @@ be read back once per word and nothing is dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,17 @@ class TokenWindow:
         return positions
 
 
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """Lone surrogates (from broken UTF-16 or JSON escapes) as U+FFFD, which the tokenizer can encode.
+
+    One character for one, so offsets are unchanged; the caller's text itself is never altered.
+    """
+    return _LONE_SURROGATES.sub("\ufffd", text)
+
+
 class WordTokenizer:
     """Normalises and tokenises words with a cache; every word yields at least one and at most `budget` ids."""
 
@@ -86,7 +98,7 @@ class WordTokenizer:
 
     def normalize(self, word: str) -> str:
         # A word made only of removable marks (a lone tatweel) keeps its original form rather than vanishing.
-        return normalize_word(word, self.normalization) or word
+        return _encodable(normalize_word(word, self.normalization) or word)
 
     def __call__(self, words: Sequence[str]) -> list[tuple[int, ...]]:
         missing = sorted({w for w in words if w not in self._cache})
@@ -105,7 +117,7 @@ class WordTokenizer:
         from khabar.text import normalize
 
         # verbose=False: a document longer than the model limit is windowed, not truncated, so no warning.
-        normalized = normalize(text, self.normalization).text
+        normalized = _encodable(normalize(text, self.normalization).text)
         return self.tokenizer(normalized, add_special_tokens=False, verbose=False)["input_ids"]
 
     def wrap(self, ids: Sequence[int]) -> tuple[int, ...]:
