@@ -198,3 +198,14 @@ def test_the_khabar_process_prints_one_line_and_no_traceback(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"error: {config}:2: not valid UTF-8 (byte 0xff at offset 10); save the config as UTF-8\n"
     assert time.perf_counter() - started < 120
+
+
+def test_analyze_of_stdin_that_is_not_utf8(random_ner_checkpoint):
+    result = subprocess.run(
+        [sys.executable, "-m", "khabar.cli", "analyze", "--ner", str(random_ner_checkpoint), "--jsonl"],
+        input=b'{"id": "a", "text": "\xd9\x86\xd8\xb5"}\n{"id": "b", "text": "caf\xe9"}\n',
+        capture_output=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == "error: <stdin>:2: not valid UTF-8 (byte 0xe9 at column 25)"

@@ -71,6 +71,15 @@ def test_stdin_jsonl_too(line):
     assert (error.path, error.line) == ("<stdin>", 2)
 
 
+def test_stdin_that_is_not_utf8_names_its_line():
+    stdin = io.TextIOWrapper(io.BytesIO(b'{"text": "a"}\n{"text": "caf\xe9"}\n'), encoding="utf-8")
+    error = error_of(lambda: list(StdinSource(jsonl=True, stream=stdin)))
+    assert (error.path, error.line, error.problem) == ("<stdin>", 2, "not valid UTF-8 (byte 0xe9 at column 14)")
+    stdin = io.TextIOWrapper(io.BytesIO(b"one\ntwo \xff\n"), encoding="utf-8")
+    error = error_of(lambda: list(StdinSource(stream=stdin)))
+    assert (error.path, error.line) == ("<stdin>", 2)
+
+
 @pytest.mark.parametrize(
     ("line", "problem"),
     [

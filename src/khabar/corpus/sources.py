@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from khabar.data.io import count_nonblank_lines, iter_lines, json_objects, read_text
+from khabar.data.io import count_nonblank_lines, decode_lines, decode_text, iter_lines, json_objects, read_text
 from khabar.errors import DataFormatError, KhabarError, UsageError, quote
 
 __all__ = ["DatasetSource", "DocumentSource", "FileSource", "InputDocument", "StdinSource"]
@@ -91,10 +91,16 @@ class StdinSource(DocumentSource):
 
     def __iter__(self) -> Iterator[InputDocument]:
         stream = self.stream or sys.stdin
+        # The real stdin is read as bytes, as files are: bytes that are not UTF-8 are an error naming their line.
+        binary = getattr(stream, "buffer", None)
         if not self.jsonl:
-            yield InputDocument(STDIN_NAME, stream.read(), STDIN_NAME)
+            text = decode_text(binary.read(), STDIN_NAME) if binary is not None else stream.read()
+            yield InputDocument(STDIN_NAME, text, STDIN_NAME)
             return
-        lines = ((number, line.rstrip("\r\n")) for number, line in enumerate(stream, start=1))
+        if binary is not None:
+            lines: Iterator[tuple[int, str]] = decode_lines(binary, STDIN_NAME)
+        else:
+            lines = ((number, line.rstrip("\r\n")) for number, line in enumerate(stream, start=1))
         for number, record in json_objects(lines, STDIN_NAME):
             yield jsonl_record(record, STDIN_NAME, number)
 

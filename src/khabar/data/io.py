@@ -16,6 +16,8 @@ from khabar.errors import DataFormatError, quote
 __all__ = [
     "atomic_write_text",
     "count_nonblank_lines",
+    "decode_lines",
+    "decode_text",
     "iter_lines",
     "json_objects",
     "parse_json_line",
@@ -42,12 +44,17 @@ def read_text(path: str | Path) -> str:
         raise DataFormatError(path, None, "is a directory, expected a file") from None
     except OSError as error:  # no permission, an unreadable device
         raise DataFormatError(path, None, f"cannot be read: {error.strerror or error}") from None
+    return decode_text(data, path)
+
+
+def decode_text(data: bytes, source: str | Path) -> str:
+    """`data` decoded as UTF-8 without a leading byte-order mark; else a DataFormatError naming the line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise DataFormatError(
-            path, line, f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})"
+            source, line, f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})"
         ) from None
 
 
@@ -74,23 +81,31 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         raise DataFormatError(path, None, "is a directory, expected a file") from None
     except OSError as error:  # no permission, an unreadable device
         raise DataFormatError(path, None, f"cannot be read: {error.strerror or error}") from None
-    number = 0
     with handle:
-        for raw in handle:
-            if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise DataFormatError(
-                    path, number + 1, f"not valid UTF-8 (byte {raw[error.start]:#04x} at column {error.start + 1})"
-                ) from None
-            pieces = _NEWLINE.split(text)
-            if pieces[-1] == "":
-                pieces.pop()  # the text after the line's own newline
-            for piece in pieces:
-                number += 1
-                yield number, piece
+        yield from decode_lines(handle, path)
+
+
+def decode_lines(raw_lines: Iterable[bytes], source: str | Path) -> Iterator[tuple[int, str]]:
+    """`(line_number, line)` from lines of bytes (a file or stdin opened in binary), as `iter_lines` numbers them.
+
+    A line that is not UTF-8 is a DataFormatError naming `source` and the line.
+    """
+    number = 0
+    for raw in raw_lines:
+        if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DataFormatError(
+                source, number + 1, f"not valid UTF-8 (byte {raw[error.start]:#04x} at column {error.start + 1})"
+            ) from None
+        pieces = _NEWLINE.split(text)
+        if pieces[-1] == "":
+            pieces.pop()  # the text after the line's own newline
+        for piece in pieces:
+            number += 1
+            yield number, piece
 
 
 def count_nonblank_lines(path: str | Path) -> int:
