@@ -209,3 +209,14 @@ def test_analyze_of_stdin_that_is_not_utf8(random_ner_checkpoint):
     err = result.stderr.decode()
     assert result.returncode == 2 and "Traceback" not in err
     assert err.splitlines()[-1] == "error: <stdin>:2: not valid UTF-8 (byte 0xe9 at column 25)"
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    (LONG_INT, "invalid JSON: an integer has more than 4300 digits"),
+    (DEEP, "invalid JSON: arrays or objects nested too deeply"),
+], ids=["5000-digit integer", "100k-deep nesting"])
+def test_a_jsonl_dataset_with_json_python_refuses(random_ner_checkpoint, tmp_path, capsys, line, problem):
+    """`--dataset FILE.jsonl` is read by khabar's reader: pyarrow's crashes the process on deep nesting."""
+    data = write(tmp_path / "docs.jsonl", '{"text": "نص"}\n' + line + "\n")
+    argv = ["analyze", "--ner", str(random_ner_checkpoint), "--precision", "fp32", "--dataset", str(data)]
+    assert one_error_line(capsys, argv, model_loaded=True) == f"error: {data}:2: {problem}"

@@ -108,12 +108,31 @@ class StdinSource(DocumentSource):
         return None if self.jsonl else 1
 
 
+@dataclass(frozen=True)
+class _JsonlRows:
+    """The records of a local JSONL file as dataset rows, read by khabar's own reader rather than pyarrow's.
+
+    Bad lines are DataFormatErrors naming the file and line; pyarrow's reader crashes the process (a stack
+    overflow in C++) on arrays nested a few thousand deep.
+    """
+
+    path: Path
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for _, record in json_objects(iter_lines(self.path), self.path):
+            yield record
+
+    def __len__(self) -> int:
+        return count_nonblank_lines(self.path)
+
+
 @dataclass
 class DatasetSource(DocumentSource):
     """A `datasets` dataset: a `save_to_disk` folder, a parquet/JSONL/CSV file, or a Hub name (when online).
 
-    Files and Hub datasets are streamed; a saved folder is memory-mapped by `datasets` (Arrow), so neither loads
-    the corpus into memory. Without `id_column` a document's id is its row number.
+    Files and Hub datasets are streamed (a JSONL file by khabar's own line reader); a saved folder is
+    memory-mapped by `datasets` (Arrow), so neither loads the corpus into memory. Without `id_column` a
+    document's id is its row number.
     """
 
     name: str
@@ -138,6 +157,10 @@ class DatasetSource(DocumentSource):
         try:
             if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
                 return self._pick_split(datasets.load_from_disk(str(path)))
+            if path.is_file() and path.suffix.lower() == ".jsonl":
+                if self.split not in (None, "train"):
+                    raise UsageError(f"--dataset {self.name}: a JSONL file has one split, train")
+                return _JsonlRows(path)
             if path.is_file():
                 builder = DATASET_FILE_BUILDERS.get(path.suffix.lower())
                 if builder is None:
