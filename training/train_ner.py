@@ -2,7 +2,7 @@
 
 import sys
 
-from khabar.training.entry import script_main
+from khabar.cli.train import script_main
 
 if __name__ == "__main__":
     sys.exit(script_main("ner"))

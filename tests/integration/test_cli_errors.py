@@ -88,7 +88,7 @@ def test_train_with_invalid_yaml_is_still_one_line(tmp_path, capsys):
 
 
 def test_the_training_scripts_share_the_boundary(tmp_path, capsys):
-    from khabar.training.entry import script_main
+    from khabar.cli.train import script_main
 
     status = script_main("ner", ["--config", str(tmp_path)])
     lines = capsys.readouterr().err.splitlines()
@@ -220,3 +220,54 @@ def test_a_jsonl_dataset_with_json_python_refuses(random_ner_checkpoint, tmp_pat
     data = write(tmp_path / "docs.jsonl", '{"text": "نص"}\n' + line + "\n")
     argv = ["analyze", "--ner", str(random_ner_checkpoint), "--precision", "fp32", "--dataset", str(data)]
     assert one_error_line(capsys, argv, model_loaded=True) == f"error: {data}:2: {problem}"
+
+
+# --- devices, checkpoints and documents the tokenizer cannot encode -------------------------------------------
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the error on a machine without CUDA")
+@pytest.mark.parametrize("command", ["analyze", "evaluate"])
+def test_cuda_on_a_cpu_build_of_torch(random_ner_checkpoint, tmp_path, capsys, command):
+    data = write(tmp_path / "in.txt", "زار كيشيدا واشنطن\n")
+    if command == "analyze":
+        argv = ["analyze", "--ner", str(random_ner_checkpoint), str(data), "--device", "cuda"]
+    else:
+        conll = write(tmp_path / "gold.conll", "زار O\nكيشيدا B-PERS\n")
+        argv = ["evaluate", "--model", str(random_ner_checkpoint), "--data", str(conll), "--device", "cuda"]
+    line = one_error_line(capsys, argv)
+    assert "CUDA" in line and "cuda" in line
+
+
+def test_a_checkpoint_whose_khabar_json_has_wrong_types(random_ner_checkpoint, tmp_path, capsys):
+    import json
+    import shutil
+
+    folder = tmp_path / "bad-checkpoint"
+    shutil.copytree(random_ner_checkpoint, folder)
+    metadata = json.loads((folder / "khabar.json").read_text(encoding="utf-8"))
+    (folder / "khabar.json").write_text(json.dumps({**metadata, "max_length": "24", "labels": "O"}), encoding="utf-8")
+    conll = write(tmp_path / "gold.conll", "زار O\nكيشيدا B-PERS\n")
+    commands = (["analyze", "--ner", str(folder), str(conll)],
+                ["evaluate", "--model", str(folder), "--data", str(conll)])
+    for argv in commands:
+        line = one_error_line(capsys, argv)
+        assert "khabar.json" in line and "should be" in line
+
+
+def test_analyze_keeps_every_document_when_one_has_a_lone_surrogate(random_ner_checkpoint, tmp_path, capsys):
+    """The output is UTF-8 JSON, which cannot hold a lone surrogate: that document is reported by file and line
+    and skipped (exit 1), and the others are written. (In Python, the Analyzer reads it as U+FFFD instead.)"""
+    import json
+
+    lines = ['{"id": "a", "text": "زار كيشيدا واشنطن"}', '{"id": "b", "text": "قال \\ud800 مسؤول في طوكيو"}',
+             '{"id": "c", "text": "وصل بايدن إلى سيول"}']
+    source = write(tmp_path / "in.jsonl", "\n".join(lines) + "\n")
+    output = tmp_path / "out.jsonl"
+    status = main(["analyze", "--ner", str(random_ner_checkpoint), "--jsonl", str(source), "--output", str(output),
+                   "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 1, err[-2000:]
+    assert f"skipped b ({source}:2): text is not valid Unicode: lone surrogate U+D800" in err
+    assert "Traceback" not in err
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [record["id"] for record in records] == ["a", "c"]

@@ -9,7 +9,7 @@ import sys
 
 from khabar.cli._common import DEVICE_HELP, check_output_path
 from khabar.errors import DataFormatError, UsageError
-from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, PRECISIONS
 
 FORMATS = EVALUATION_FORMATS
 
@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="NER: constrained (default; the best valid tag sequence) or argmax (each word alone)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     parser.add_argument("--device", default=DEFAULT_DEVICE, help=DEVICE_HELP)
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="fp32 (default: figures comparable across machines), auto, bf16 or int8 (CPU)")
     parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.set_defaults(func=run_evaluate)
@@ -67,7 +69,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate(
         args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
-        threshold=args.threshold, batch_size=args.batch_size, device=args.device, worst=args.worst,
+        threshold=args.threshold, batch_size=args.batch_size, device=args.device, precision=args.precision,
+        worst=args.worst,
         progress=args.progress, max_windows=args.max_windows, decoding=args.decoding,
     )
     print(format_report(report))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
-__all__ = ["add_training_arguments", "register"]
+__all__ = ["add_training_arguments", "register", "script_main"]
 
 TASKS = (("ner", "named entities (token classification)"), ("topics", "document topics"))
 
@@ -34,3 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub = tasks.add_parser(task, help=description)
         add_training_arguments(sub)
         sub.set_defaults(func=lambda args, task=task: _run(task, args))
+
+
+def script_main(task: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point for `accelerate launch training/train_<task>.py --config ...`; errors as `khabar train`."""
+    from khabar.cli import run_guarded
+
+    parser = argparse.ArgumentParser(description=f"Fine-tune a khabar {task} model.")
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_guarded(lambda: _run(task, args))

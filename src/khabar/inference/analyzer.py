@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from khabar.data.tags import split_tag
-from khabar.errors import CheckpointError, UsageError, UsageTypeError
+from khabar.errors import CheckpointError, DataFormatError, UsageError, UsageTypeError, quote
 from khabar.inference.decoding import entities_from_tags
 from khabar.inference.document import Document, TaggedWord
 from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_device, resolve_precision
@@ -70,8 +70,9 @@ def _check_ner_labels(checkpoint: LoadedCheckpoint) -> None:
     for label in checkpoint.labels:
         try:
             split_tag(label)
-        except ValueError as error:  # DataFormatError included
-            raise CheckpointError(f"{checkpoint.path}: NER label {label!r} is not a tag: {error}") from None
+        except DataFormatError as error:
+            problem = error.problem
+            raise CheckpointError(f"{checkpoint.path}: NER label {quote(label)} is not a tag: {problem}") from None
 
 
 class Analyzer:

@@ -1,18 +1,15 @@
-"""The shared command-line front for `khabar train TASK` and `training/train_TASK.py` (one code path)."""
+"""What `khabar train TASK` and `training/train_TASK.py` run (one code path): load the config, train, summarise."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 
-from khabar.cli import run_guarded
-from khabar.cli.train import add_training_arguments
 from khabar.errors import ConfigError
 from khabar.training.config import load_config
 from khabar.training.run import train
 
-__all__ = ["add_training_arguments", "run_from_args", "script_main"]
+__all__ = ["run_from_args"]
 
 
 def run_from_args(task: str, args: argparse.Namespace) -> int:
@@ -35,11 +32,3 @@ def run_from_args(task: str, args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary))
     return 0
-
-
-def script_main(task: str, argv: Sequence[str] | None = None) -> int:
-    """Entry point for `accelerate launch training/train_<task>.py --config ...`; errors as `khabar train`."""
-    parser = argparse.ArgumentParser(description=f"Fine-tune a khabar {task} model.")
-    add_training_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_guarded(lambda: run_from_args(task, args))
