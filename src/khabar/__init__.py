@@ -1,7 +1,6 @@
 """khabar: Arabic news NLP — fine-tune encoders for entities and topics, analyse whole documents.
 
->>> from khabar import Analyzer  # doctest: +SKIP
->>> doc = Analyzer.load(ner="runs/ner-anercorp")("اتفق رئيس الوزراء الياباني ...")  # doctest: +SKIP
+`from khabar import Analyzer`, then `Analyzer.load(ner="runs/ner-anercorp")(text).entities`: see the README.
 """
 
 from __future__ import annotations

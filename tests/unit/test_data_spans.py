@@ -14,10 +14,9 @@ from khabar.data.spans import (
     SpanDocument,
     document_to_words,
     read_span_jsonl,
-    words_to_entities,
-    write_span_jsonl,
 )
 from khabar.errors import DataFormatError
+from khabar.inference.decoding import entities_from_tags
 from khabar.text import split_words
 
 TEXT = "اتفق رئيس الوزراء الياباني فوميو كيشيدا مع واشنطن، والصين."
@@ -42,7 +41,7 @@ def test_document_to_words_and_back() -> None:
     words, tags = document_to_words(document)
     assert [w.text for w in words][4:9] == ["فوميو", "كيشيدا", "مع", "واشنطن", "،"]
     assert tags[4:9] == ["B-PERS", "I-PERS", "O", "B-LOC", "O"]
-    assert words_to_entities(TEXT, words, tags) == [PERSON, CITY]
+    assert _entities(TEXT, words, tags) == [PERSON, CITY]
     assert TEXT[PERSON.start : PERSON.end] == "فوميو كيشيدا"
 
 
@@ -76,12 +75,18 @@ def test_overlapping_entities_are_an_error() -> None:
         document_to_words(SpanDocument("d3", TEXT, (PERSON, inner)))
 
 
-def test_read_write_round_trip(tmp_path: Path) -> None:
-    documents = [SpanDocument("d1", TEXT, (PERSON, CITY), ("diplomacy",)), SpanDocument("d2", "خبر قصير")]
-    path = tmp_path / "out.jsonl"
-    write_span_jsonl(documents, path)
-    assert "كيشيدا" in path.read_text(encoding="utf-8")  # not \\u-escaped
-    assert read_span_jsonl(path) == documents
+def test_reader_keeps_entities_and_topics(tmp_path: Path) -> None:
+    records = [
+        {"id": "d1", "text": TEXT, "entities": [{"start": e.start, "end": e.end, "label": e.label} for e in
+                                                (PERSON, CITY)], "topics": ["diplomacy"]},
+        {"id": "d2", "text": "خبر قصير", "entities": []},
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    documents = read_span_jsonl(path)
+    assert [(d.id, d.entities, d.topics) for d in documents] == [
+        ("d1", (PERSON, CITY), ("diplomacy",)), ("d2", (), ())
+    ]
 
 
 def test_reader_defaults_and_list_entities(tmp_path: Path) -> None:
@@ -122,12 +127,10 @@ def test_repeated_id_and_empty_file(tmp_path: Path) -> None:
     assert read_error(write_lines(tmp_path, "", " ")) == f"{tmp_path / 'docs.jsonl'}:1: no documents: the file is empty"
 
 
-def test_words_to_entities_checks_its_inputs() -> None:
-    words = split_words(TEXT)
-    with pytest.raises(ValueError, match="words but"):
-        words_to_entities(TEXT, words, ["O"])
-    with pytest.raises(ValueError, match="is not at"):
-        words_to_entities(TEXT[1:], words, ["O"] * len(words))
+def _entities(text: str, words, tags: list[str]) -> list[CharEntity]:
+    """The Analyzer's reading of word tags as character entities (khabar.inference.decoding)."""
+    found = entities_from_tags(text, words, tags, [1.0] * len(tags))
+    return [CharEntity(e.start, e.end, e.label) for e in found]
 
 
 word_text = st.text(alphabet="ابتثجحخدذرزسشصضطظعغفقكلمنهوي", min_size=1, max_size=6)
@@ -144,8 +147,8 @@ def test_tags_to_entities_to_tags_round_trip(items: list[tuple[str, str, str]]) 
     text = "".join(word + gap for word, _, gap in items)
     words = split_words(text)
     tags = [tag for _, tag, gap in items for tag in ([tag, "O"] if gap == "، " else [tag])]
-    entities = words_to_entities(text, words, tags)
+    entities = _entities(text, words, tags)
     document = SpanDocument("p", text, tuple(entities))
     round_words, round_tags = document_to_words(document)
     assert round_words == words
-    assert words_to_entities(text, round_words, round_tags) == entities
+    assert _entities(text, round_words, round_tags) == entities

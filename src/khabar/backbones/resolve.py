@@ -1,9 +1,7 @@
 """Resolve a backbone name (local folder, offline name, or Hub id) to a local folder that transformers loads.
 
-Example::
-
-    >>> folder = resolve("offline/multilingual-e5-small")   # converted once into the cache  # doctest: +SKIP
-    >>> AutoModel.from_pretrained(folder)                                                   # doctest: +SKIP
+Example: `AutoModel.from_pretrained(resolve("offline/multilingual-e5-small"))`; the offline backbone is
+converted once into the cache.
 """
 
 from __future__ import annotations

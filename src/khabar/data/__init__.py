@@ -10,8 +10,6 @@ from khabar.data.spans import (
     SpanDocument,
     document_to_words,
     read_span_jsonl,
-    words_to_entities,
-    write_span_jsonl,
 )
 from khabar.data.stats import data_stats
 from khabar.data.tags import (
@@ -19,7 +17,6 @@ from khabar.data.tags import (
     detect_scheme,
     entity_spans,
     entity_types,
-    iob2_to_bioes,
     label_list,
     split_tag,
     to_iob2,
@@ -40,7 +37,6 @@ __all__ = [
     "document_to_words",
     "entity_spans",
     "entity_types",
-    "iob2_to_bioes",
     "is_multi_label",
     "label_list",
     "ner_dataset",
@@ -52,7 +48,5 @@ __all__ = [
     "split_tag",
     "to_iob2",
     "topic_dataset",
-    "words_to_entities",
     "write_conll",
-    "write_span_jsonl",
 ]

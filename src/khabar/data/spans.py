@@ -11,15 +11,13 @@ one ends; anything else is a DataFormatError naming the nearest word boundaries,
 from __future__ import annotations
 
 import bisect
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from khabar.data.io import atomic_write_text, json_objects, read_lines, split_source
-from khabar.data.tags import entity_spans
-from khabar.errors import DataFormatError, UsageError, quote, shorten
+from khabar.data.io import json_objects, read_lines, split_source
+from khabar.errors import DataFormatError, quote, shorten
 from khabar.text import Span, split_words
 
 __all__ = [
@@ -27,8 +25,6 @@ __all__ = [
     "SpanDocument",
     "document_to_words",
     "read_span_jsonl",
-    "words_to_entities",
-    "write_span_jsonl",
 ]
 
 
@@ -128,24 +124,6 @@ def read_span_jsonl(path: str | Path) -> list[SpanDocument]:
     return documents
 
 
-def _record(document: SpanDocument) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": document.id, "text": document.text}
-    record["entities"] = [{"start": e.start, "end": e.end, "label": e.label} for e in document.entities]
-    if document.topics:
-        record["topics"] = list(document.topics)
-    return record
-
-
-def _jsonl_lines(documents: Iterable[SpanDocument]) -> Iterator[str]:
-    for document in documents:
-        yield json.dumps(_record(document), ensure_ascii=False) + "\n"
-
-
-def write_span_jsonl(documents: Iterable[SpanDocument], path: str | Path) -> None:
-    """Write documents as JSONL (UTF-8, Arabic unescaped), atomically."""
-    atomic_write_text(path, _jsonl_lines(documents))
-
-
 def _boundary_note(role: str, boundaries: list[int], offset: int) -> str:
     """Whether `offset` is a word start/end, else the closest ones on either side."""
     index = bisect.bisect_left(boundaries, offset)
@@ -201,18 +179,3 @@ def document_to_words(document: SpanDocument) -> tuple[list[Span], list[str]]:
         tags[first + 1 : last + 1] = [f"I-{entity.label}"] * (last - first)
         previous = entity
     return words, tags
-
-
-def words_to_entities(text: str, words: Sequence[Span], tags: Sequence[str]) -> list[CharEntity]:
-    """Character entities from word spans of `text` and their IOB2 tags (stray `I-` opens an entity).
-
-    >>> text = "زار كيشيدا واشنطن"
-    >>> words_to_entities(text, split_words(text), ["O", "B-PERS", "B-LOC"])
-    [CharEntity(start=4, end=10, label='PERS'), CharEntity(start=11, end=17, label='LOC')]
-    """
-    if len(words) != len(tags):
-        raise UsageError(f"{len(words)} words but {len(tags)} tags")
-    for word in words:
-        if text[word.start : word.end] != word.text:
-            raise UsageError(f"word {quote(word.text)} is not at [{word.start}:{word.end}] of the text")
-    return [CharEntity(words[start].start, words[end - 1].end, kind) for kind, start, end in entity_spans(tags)]

@@ -91,9 +91,7 @@ def data_stats(path: str | Path, *, format: str = "auto") -> dict[str, Any]:
     `documents`, `tokens` (words of `split_words`), `entities`; topics: `documents`, `tokens` (title and
     text), `labels`.
     Counts are sorted by name.
-
-    >>> data_stats("anercorp/test.txt")["entities"]  # doctest: +SKIP
-    {'LOC': 676, 'MISC': 243, 'ORG': 459, 'PERS': 907}
+    On ANERcorp's test file, `data_stats(path)["entities"]` is `{'LOC': 676, 'MISC': 243, 'ORG': 459, 'PERS': 907}`.
     """
     if format not in FORMATS:
         raise UsageError(f"unknown format {quote(format)}: expected one of {', '.join(FORMATS)}")

@@ -17,7 +17,6 @@ __all__ = [
     "detect_scheme",
     "entity_spans",
     "entity_types",
-    "iob2_to_bioes",
     "label_list",
     "split_tag",
     "to_iob2",
@@ -108,25 +107,6 @@ def to_iob2(tags: Sequence[str], scheme: str = "auto") -> list[str]:
         # In BIOES an E-/S- tag closes its entity; an I- after it must open a new one.
         previous = ("O", "") if prefix in "ES" else (prefix, kind)
     return converted
-
-
-def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
-    """Convert IOB2 tags (stray `I-` starts are repaired first) to BIOES.
-
-    >>> iob2_to_bioes(["B-PERS", "I-PERS", "O", "B-LOC"])
-    ['B-PERS', 'E-PERS', 'O', 'S-LOC']
-    """
-    iob2 = to_iob2(tags, "IOB2")
-    bioes: list[str] = []
-    for index, tag in enumerate(iob2):
-        if tag == "O":
-            bioes.append(tag)
-            continue
-        following = iob2[index + 1] if index + 1 < len(iob2) else "O"
-        continues = following == f"I-{tag[2:]}"
-        prefix = {("B", True): "B", ("B", False): "S", ("I", True): "I", ("I", False): "E"}[tag[0], continues]
-        bioes.append(f"{prefix}-{tag[2:]}")
-    return bioes
 
 
 def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:

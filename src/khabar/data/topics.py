@@ -200,10 +200,7 @@ def read_topics(
 
     `labels` makes any other label an error. Bad JSON, missing or wrong-typed fields, wrong column names,
     repeated ids and empty files are DataFormatErrors naming the file and the record's first line.
-
-    >>> docs = read_topics("asnd/train.csv", labels=None)  # doctest: +SKIP
-    >>> docs[0].labels  # doctest: +SKIP
-    ('others',)
+    Example: `read_topics("asnd/train.csv")[0].labels` is `('others',)`.
     """
     path = Path(path)
     documents: list[TopicDocument] = []

@@ -1,4 +1,4 @@
-"""Arabic normalisation that keeps an exact map from every output character back to the original text."""
+"""Arabic normalisation with an exact map from every output character back to the original text (`offsets`)."""
 
 from __future__ import annotations
 
@@ -104,41 +104,6 @@ class NormalizedText:
                 f"offsets has {len(self.offsets)} entries but text has {len(self.text)} characters; "
                 "build NormalizedText with normalize()"
             )
-
-    def to_original(self, start: int, end: int) -> tuple[int, int]:
-        """Map the half-open span `text[start:end]` to a half-open span of `original`.
-
-        The end is extended over removed diacritics and tatweel that directly follow the last character, so
-        a word's trailing harakat belong to it; it never runs over whitespace or format marks. An empty span
-        maps to the zero-width position where `text[start]` came from (the end of `original` when start is
-        the end of `text`).
-
-        >>> norm = normalize("تُعَدُّ المدينة")
-        >>> norm.text[0:3], norm.to_original(0, 3)
-        ('تعد', (0, 7))
-        """
-        if not isinstance(start, int) or not isinstance(end, int):
-            raise UsageTypeError(
-                f"to_original takes integer offsets, got {type(start).__name__} and {type(end).__name__}"
-            )
-        if not 0 <= start <= end <= len(self.text):
-            raise UsageError(
-                f"span ({start}, {end}) is out of range for a normalised text of length {len(self.text)}; "
-                "need 0 <= start <= end <= len(text)"
-            )
-        if start == end:
-            position = self.offsets[start] if start < len(self.text) else len(self.original)
-            return position, position
-        limit = self.offsets[end] if end < len(self.text) else len(self.original)
-        original_end = self.offsets[end - 1] + 1
-        # Only dropped characters lie before `limit`, so this never runs over a character that is in `text`.
-        while original_end < limit and _is_trailing_mark(self.original[original_end]):
-            original_end += 1
-        return self.offsets[start], original_end
-
-
-def _is_trailing_mark(char: str) -> bool:
-    return char in ARABIC_MARKS or char == TATWEEL
 
 
 @lru_cache(maxsize=64)
