@@ -17,6 +17,7 @@ from khabar.errors import UsageError
 from khabar.features import TokenWindow, collate
 
 __all__ = [
+    "ForwardOptions",
     "ProcessShard",
     "iterate_batches_by_length",
     "pool_windows",
@@ -101,6 +102,26 @@ def predict_windows(
     if shard is not None and shard.count > 1:
         return _combine_shards(results, windows, model.config.num_labels, shard)
     return results  # type: ignore[return-value]
+
+
+@dataclass(kw_only=True)
+class ForwardOptions:
+    """How a predictor runs its forward passes: batch size (windows), device, autocast, process shard, progress.
+
+    The predictors inherit these; `forward` runs the model over windows with them.
+    """
+
+    batch_size: int = 32
+    device: torch.device | str | None = None
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    shard: ProcessShard | None = None
+    progress: bool = False
+
+    def forward(self, model: torch.nn.Module, windows: Sequence[TokenWindow], pad_id: int) -> list[torch.Tensor]:
+        return predict_windows(
+            model, windows, pad_id=pad_id, batch_size=self.batch_size, device=self.device, autocast=self.autocast,
+            progress=self.progress, shard=self.shard,
+        )
 
 
 def word_probabilities(

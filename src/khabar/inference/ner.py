@@ -6,9 +6,8 @@ dev/test evaluation all call `NerPredictor`, so one checkpoint, text and precisi
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 
 from khabar.features import TokenWindow, WordTokenizer, ner_windows
 from khabar.inference.decoding import decode_word_tags
-from khabar.inference.forward import ProcessShard, predict_windows, word_probabilities
+from khabar.inference.forward import ForwardOptions, word_probabilities
 from khabar.inference.loading import LoadedCheckpoint
 
 __all__ = ["NerPredictor", "WordGroups", "WordTags"]
@@ -42,7 +41,7 @@ class WordTags:
 
 
 @dataclass
-class NerPredictor:
+class NerPredictor(ForwardOptions):
     """Run a token classifier over documents and decode each sentence group's tags.
 
     Windows follow the checkpoint's training context: each sentence alone, or (`pack_sentences`) whole
@@ -55,11 +54,6 @@ class NerPredictor:
     stride: int
     pack_sentences: bool = False
     decoding: str = "constrained"
-    batch_size: int = 32
-    device: torch.device | str | None = None
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    shard: ProcessShard | None = None
-    progress: bool = False
 
     @classmethod
     def from_checkpoint(
@@ -84,10 +78,7 @@ class NerPredictor:
             )
         if not windows:
             return [np.zeros((len(d.words), len(self.labels)), dtype=np.float32) for d in documents]
-        logits = predict_windows(
-            self.model, windows, pad_id=self.tokenizer.pad_id, batch_size=self.batch_size, device=self.device,
-            autocast=self.autocast, progress=self.progress, shard=self.shard,
-        )
+        logits = self.forward(self.model, windows, self.tokenizer.pad_id)
         tables = word_probabilities(windows, logits, [len(d.words) for d in documents])
         return [table.numpy() for table in tables]
 

@@ -5,8 +5,7 @@ The one way khabar predicts topics: the Analyzer, topic evaluation and training'
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,14 +15,14 @@ from khabar.checkpoint import probability_function
 from khabar.features import TokenWindow, WordTokenizer, text_windows
 from khabar.inference.decoding import decide_topics, decode_topics
 from khabar.inference.document import Topic
-from khabar.inference.forward import ProcessShard, pool_windows, predict_windows, to_probabilities
+from khabar.inference.forward import ForwardOptions, pool_windows, to_probabilities
 from khabar.inference.loading import LoadedCheckpoint
 
 __all__ = ["TopicPredictor"]
 
 
 @dataclass
-class TopicPredictor:
+class TopicPredictor(ForwardOptions):
     """Encode every window of every document, pool window logits per document, turn them into probabilities.
 
     `thresholds` (multi-label, one per label) decide which labels a document gets; None means single-label
@@ -37,11 +36,6 @@ class TopicPredictor:
     pooling: str
     thresholds: Sequence[float] | None
     max_windows: int | None = None
-    batch_size: int = 32
-    device: torch.device | str | None = None
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    shard: ProcessShard | None = None
-    progress: bool = False
 
     @classmethod
     def from_checkpoint(cls, checkpoint: LoadedCheckpoint, **options: object) -> TopicPredictor:
@@ -63,10 +57,7 @@ class TopicPredictor:
         for index, text in enumerate(texts):
             ids = self.tokenizer.encode_text(text)
             windows.extend(text_windows(index, ids, self.tokenizer, self.stride, self.max_windows))
-        logits = predict_windows(
-            self.model, windows, pad_id=self.tokenizer.pad_id, batch_size=self.batch_size, device=self.device,
-            autocast=self.autocast, progress=self.progress, shard=self.shard,
-        ) if windows else []
+        logits = self.forward(self.model, windows, self.tokenizer.pad_id) if windows else []
         stacked = torch.stack(logits) if logits else torch.zeros((0, len(self.labels)))
         owners = torch.tensor([w.example for w in windows], dtype=torch.long)
         return pool_windows(stacked, owners, len(texts), self.pooling)
