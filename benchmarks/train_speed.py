@@ -18,7 +18,6 @@ import os
 import platform
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 from transformers import (
@@ -33,7 +32,6 @@ from khabar.hardware import cpu_features
 from khabar.training import TrainingCallback, load_config, train
 from khabar.training.optim import build_optimizer, build_scheduler, freeze_word_embeddings
 
-REPO = Path(__file__).resolve().parents[1]
 # The Trainer's samplers compared against: its default, and its own length grouping.
 SAMPLINGS = ("random", "group_by_length")
 
@@ -112,7 +110,7 @@ def trainer_run(task, steps: int, warmup: int, sampling: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(REPO / "configs/ner/anercorp-offline.yaml"))
+    parser.add_argument("--config", default="ner/anercorp-offline", help="a packaged config name or a YAML path")
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

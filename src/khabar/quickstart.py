@@ -30,8 +30,8 @@ __all__ = ["main"]
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = {
-    "sample": ("configs/ner/quickstart.yaml", "configs/topics/quickstart.yaml", "about 5 minutes"),
-    "full": ("configs/ner/anercorp-offline.yaml", "configs/topics/news-topics-offline.yaml", "about 1.5 hours"),
+    "sample": ("ner/quickstart", "topics/quickstart", "about 5 minutes"),
+    "full": ("ner/anercorp-offline", "topics/news-topics-offline", "about 1.5 hours"),
 }
 
 
@@ -71,7 +71,7 @@ def run(data: str, runs_dir: Path) -> Path:
     checkpoints = {}
     for number, (task, path) in enumerate((("ner", ner_config), ("topics", topics_config)), start=2):
         _step(f"{number}/4 fine-tuning the {task} model ({path})")
-        config = load_config(REPO / path, output_dir=str(runs_dir / f"quickstart-{data}-{task}"))
+        config = load_config(path, output_dir=str(runs_dir / f"quickstart-{data}-{task}"))
         checkpoints[task] = train_or_reuse(config)
     _step("4/4 analysing the bundled example article")
     article = sample_path(SAMPLE_ARTICLE).read_text(encoding="utf-8")

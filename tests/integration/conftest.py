@@ -1,6 +1,6 @@
 """Session fixtures for the inference tests: small real checkpoints, built once per test session.
 
-- `tiny_ner_checkpoint`: configs/ner/tiny.yaml trained for real on the bundled sample (offline backbone).
+- `tiny_ner_checkpoint`: the packaged config ner/tiny trained for real on the bundled sample (offline backbone).
 - `random_ner_checkpoint` / `random_topics_checkpoint`: a 2-layer BERT with random weights and the offline
   backbone's real tokenizer. It predicts arbitrary labels, which is what exercises decoding invariants, and
   its short windows (max_length 24) make long sentences span several overlapping windows.
@@ -28,7 +28,7 @@ from khabar.errors import BackboneError
 from khabar.text import NormalizationConfig
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_NER_CONFIG = REPO / "configs" / "ner" / "tiny.yaml"
+TINY_NER_CONFIG = REPO / "src" / "khabar" / "configs" / "ner" / "tiny.yaml"
 ANERCORP_LABELS = label_list(["LOC", "MISC", "ORG", "PERS"])  # O, B-LOC, I-LOC, ... as ANERcorp checkpoints
 TOPIC_LABELS = [f"topic-{index}" for index in range(10)]
 RANDOM_MAX_LENGTH = 24

@@ -26,7 +26,7 @@ def _run_script(script: str, *args: str) -> dict:
 
 def test_train_speed_compares_khabar_with_the_trainer_on_the_same_model(offline_backbone):
     result = _run_script(
-        "train_speed.py", "--config", str(REPO / "configs/ner/tiny.yaml"), "--steps", "5", "--warmup", "1",
+        "train_speed.py", "--config", str(REPO / "src/khabar/configs/ner/tiny.yaml"), "--steps", "5", "--warmup", "1",
         "--set", "model.attn_implementation=eager", "--set", "training.mixed_precision=bf16",
     )
     assert result["khabar_windows_per_s"] > 0

@@ -21,8 +21,8 @@ from khabar.errors import BackboneError
 from khabar.training import load_config, train
 
 REPO = Path(__file__).resolve().parents[2]
-NER_TINY = REPO / "configs" / "ner" / "tiny.yaml"
-TOPICS_TINY = REPO / "configs" / "topics" / "tiny.yaml"
+NER_TINY = REPO / "src" / "khabar" / "configs" / "ner" / "tiny.yaml"
+TOPICS_TINY = REPO / "src" / "khabar" / "configs" / "topics" / "tiny.yaml"
 NER_QUICK = ["data.max_train_examples=16", "data.max_eval_examples=8", "training.epochs=1"]
 
 

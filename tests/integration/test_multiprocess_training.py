@@ -23,8 +23,8 @@ from khabar.training.run import build_task
 from .launch import accelerate_launch
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_NER = REPO / "configs" / "ner" / "tiny.yaml"
-TINY_TOPICS = REPO / "configs" / "topics" / "tiny.yaml"
+TINY_NER = REPO / "src" / "khabar" / "configs" / "ner" / "tiny.yaml"
+TINY_TOPICS = REPO / "src" / "khabar" / "configs" / "topics" / "tiny.yaml"
 SAMPLE_TOPIC_LABELS = "[culture, diplomacy, economy, environment, health, politics, science_technology, " \
     "security, society, sports]"
 LAUNCH_TIMEOUT_S = 300

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from khabar.quickstart import PLANS, REPO, main, train_or_reuse
+from khabar.quickstart import PLANS, main, train_or_reuse
 from khabar.training import load_config
 
 QUICK = ["data.max_train_examples=12", "data.max_eval_examples=6", "training.epochs=1"]
 
 
 def test_unchanged_config_is_reused_and_a_changed_one_retrains(offline_backbone, tmp_path, capsys):
-    config = load_config(REPO / "configs/ner/tiny.yaml", QUICK, output_dir=str(tmp_path / "ner"))
+    config = load_config("ner/tiny", QUICK, output_dir=str(tmp_path / "ner"))
     best = train_or_reuse(config)
     weights = best / "model.safetensors"
     first_mtime = weights.stat().st_mtime_ns
@@ -17,17 +17,18 @@ def test_unchanged_config_is_reused_and_a_changed_one_retrains(offline_backbone,
     assert train_or_reuse(config) == best
     assert "reusing" in capsys.readouterr().out
     assert weights.stat().st_mtime_ns == first_mtime
-    changed = load_config(REPO / "configs/ner/tiny.yaml", [*QUICK, "training.seed=7"], output_dir=str(tmp_path / "ner"))
+    changed = load_config("ner/tiny", [*QUICK, "training.seed=7"], output_dir=str(tmp_path / "ner"))
     train_or_reuse(changed)
     assert "reusing" not in capsys.readouterr().out
     assert (best / "model.safetensors").stat().st_mtime_ns != first_mtime
 
 
-def test_quickstart_configs_exist_and_validate(monkeypatch):
+def test_quickstart_configs_exist_and_validate(monkeypatch, tmp_path):
     monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
+    monkeypatch.chdir(tmp_path)  # packaged names: no checkout folder needed
     for ner_config, topics_config, _ in PLANS.values():
-        assert load_config(REPO / ner_config).task == "ner"
-        assert load_config(REPO / topics_config).task == "topics"
+        assert load_config(ner_config).task == "ner"
+        assert load_config(topics_config).task == "topics"
 
 
 def test_full_data_without_data_dir_is_a_clear_error(monkeypatch, tmp_path, capsys):

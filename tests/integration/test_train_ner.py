@@ -19,7 +19,7 @@ from khabar.training import load_config, train
 from khabar.training import run as run_module
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "configs" / "ner" / "tiny.yaml"
+TINY = REPO / "src" / "khabar" / "configs" / "ner" / "tiny.yaml"
 # Smaller still than tiny.yaml, for the tests that train several times: 2 steps an epoch.
 QUICK = ["data.max_train_examples=16", "data.max_eval_examples=12", "training.epochs=2"]
 

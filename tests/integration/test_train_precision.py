@@ -12,7 +12,7 @@ from khabar import hardware
 from khabar.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "configs" / "ner" / "tiny.yaml"
+TINY = REPO / "src" / "khabar" / "configs" / "ner" / "tiny.yaml"
 
 
 def quick(backbone: Path) -> list[str]:

@@ -16,7 +16,7 @@ from khabar.inference.forward import pool_windows
 from khabar.training import load_config, train
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "configs" / "topics" / "tiny.yaml"
+TINY = REPO / "src" / "khabar" / "configs" / "topics" / "tiny.yaml"
 
 
 def test_multi_label_run_stores_tuned_thresholds_and_reloads_with_plain_transformers(offline_backbone, tmp_path):

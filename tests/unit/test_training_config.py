@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from khabar.errors import ConfigError
-from khabar.training.config import load_config, save_config
+from khabar.training.config import load_config, packaged_config_names, save_config
 
 REPO = Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "src" / "khabar" / "configs"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -86,7 +87,35 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
-EXPERIMENTS = sorted([*(REPO / "configs" / "ner").glob("*.yaml"), *(REPO / "configs" / "topics").glob("*.yaml")])
+EXPERIMENTS = sorted([*(CONFIGS / "ner").glob("*.yaml"), *(CONFIGS / "topics").glob("*.yaml")])
+
+
+def test_every_shipped_experiment_config_has_a_name_that_loads_the_same_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("KHABAR_DATA_DIR", "/data")
+    monkeypatch.chdir(tmp_path)  # names work from any folder
+    assert packaged_config_names() == [f"{path.parent.name}/{path.stem}" for path in EXPERIMENTS]
+    for path in EXPERIMENTS:
+        assert load_config(f"{path.parent.name}/{path.stem}") == load_config(path)
+
+
+def test_unknown_config_name_is_one_error_listing_the_packaged_names(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"'ner/tinny' is neither a file nor a packaged config.*ner/tiny, "):
+        load_config("ner/tinny")
+    with pytest.raises(ConfigError, match=r"packaged configs: .*topics/tiny"):
+        load_config("accelerate/cpu")  # accelerate's files are not experiments
+
+
+def test_an_existing_path_wins_over_a_name_and_a_yaml_suffix_is_always_a_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("KHABAR_TEST_DATA", "/x")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ner").mkdir()
+    (tmp_path / "ner" / "tiny").write_text(MINIMAL + "output_dir: mine\n", encoding="utf-8")
+    assert load_config("ner/tiny").output_dir == "mine"
+    with pytest.raises(ConfigError, match=r"not found: ner/tiny.yaml \(the packaged config is --config ner/tiny\)"):
+        load_config("ner/tiny.yaml")
+    with pytest.raises(ConfigError, match=r"config file not found: configs/topics/tiny.yml \(.*--config topics/tiny\)"):
+        load_config("configs/topics/tiny.yml")
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")

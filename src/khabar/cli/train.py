@@ -12,7 +12,8 @@ TASKS = (("ner", "named entities (token classification)"), ("topics", "document 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `khabar train TASK` and of `training/train_TASK.py` (one definition for both)."""
-    parser.add_argument("--config", required=True, help="experiment YAML (configs/ner/*.yaml, configs/topics/*.yaml)")
+    parser.add_argument("--config", required=True, metavar="NAME_OR_FILE",
+                        help="a packaged config (ner/tiny, topics/news-topics-offline, ...) or a YAML file")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config key, e.g. --set training.learning_rate=1e-4 (repeatable)",

@@ -23,6 +23,8 @@ __all__ = [
     "TrainingConfig",
     "apply_overrides",
     "load_config",
+    "packaged_config_names",
+    "resolve_config",
     "save_config",
 ]
 
@@ -31,12 +33,17 @@ Task = Literal["ner", "topics"]
 
 @dataclass
 class DataConfig:
-    """Where the examples come from; paths may use ${ENV_VARS}."""
+    """Where the examples come from; paths may use ${ENV_VARS}.
+
+    train/dev/test are files (CoNLL, span or token JSONL, topic JSONL/CSV, parquet), `datasets` save_to_disk
+    folders (`FOLDER@SPLIT` for a DatasetDict) or `hf:NAME[:CONFIG]@SPLIT`; see `khabar.data.hf_inputs`.
+    """
 
     train: str
     dev: str | None = None
     test: str | None = None
-    format: Literal["auto", "conll", "spans", "topics"] = "auto"
+    # NER: auto tells CoNLL, span JSONL and `datasets` rows (folders, parquet, hf:, token JSONL) apart.
+    format: Literal["auto", "conll", "spans", "datasets", "topics"] = "auto"
     dev_fraction: float = 0.1
     dev_seed: int = 13
     # random: a seeded sample of train; tail: the last part of train (whole unseen articles, in order).
@@ -46,6 +53,9 @@ class DataConfig:
     labels: list[str] | None = None
     text_column: str | None = None
     label_column: str | None = None
+    # NER rows read through `datasets`: None tries tokens then words, and ner_tags then tags.
+    tokens_column: str | None = None
+    tags_column: str | None = None
     multi_label: bool | None = None
 
     def __post_init__(self) -> None:
@@ -350,14 +360,47 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+# The experiment configs shipped in the package (khabar installs as plain files, never as a zip).
+PACKAGED_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+_PACKAGED_KINDS = ("ner", "topics")
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def packaged_config_names() -> list[str]:
+    """The names `--config` accepts besides paths (`ner/tiny`, `topics/news-topics-offline`, ...)."""
+    files = (file for kind in _PACKAGED_KINDS for file in (PACKAGED_CONFIGS / kind).glob("*.yaml"))
+    return sorted(f"{file.parent.name}/{file.stem}" for file in files)
+
+
+def resolve_config(value: str | Path) -> Path:
+    """The config file `value` means: an existing path, or any value with a YAML suffix, is a path; anything else
+    names a packaged config, so `--config ner/tiny` works from an installed wheel in any folder."""
+    path = Path(value)
+    if path.exists() or path.suffix.lower() in _CONFIG_SUFFIXES:
+        return path
+    names = packaged_config_names()
+    if str(value) in names:
+        return PACKAGED_CONFIGS / f"{value}.yaml"
+    raise ConfigError(
+        f"config {quote(str(value))} is neither a file nor a packaged config; packaged configs: {', '.join(names)}"
+        " (or give the path of a .yaml file)"
+    )
+
+
+def _packaged_hint(path: Path) -> str:
+    """For a missing `configs/ner/tiny.yaml` (the old source-tree location), point at the packaged `ner/tiny`."""
+    name = f"{path.parent.name}/{path.stem}"
+    return f" (the packaged config is --config {name})" if name in packaged_config_names() else ""
+
+
 def _read_config_text(path: Path) -> str:
     """The file's text; a missing, unreadable or non-UTF-8 file is a ConfigError naming it."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"config file not found: {path}{_packaged_hint(path)}") from None
     except IsADirectoryError:
-        raise ConfigError(f"config {path} is a folder; give a YAML file such as configs/ner/tiny.yaml") from None
+        raise ConfigError(f"config {path} is a folder; give a YAML file or a packaged name such as ner/tiny") from None
     except OSError as error:
         raise ConfigError(f"config {path} cannot be read: {error.strerror or error}") from None
     try:
@@ -373,8 +416,9 @@ def _read_config_text(path: Path) -> str:
 def load_config(
     path: str | Path, overrides: list[str] | None = None, *, output_dir: str | None = None
 ) -> ExperimentConfig:
-    """Read a YAML experiment file, apply overrides, validate; errors name the file and the key."""
-    path = Path(path)
+    """Read a YAML experiment file (a path or a packaged name), apply overrides, validate; errors name the file
+    and the key."""
+    path = resolve_config(path)
     data = parse_yaml(_read_config_text(path), str(path))
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
