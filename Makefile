@@ -26,7 +26,7 @@ test: lint
 	$(PY) -m pytest
 
 quickstart: venv
-	$(PY) -m khabar.quickstart --data $(DATA)
+	$(VENV)/bin/khabar quickstart --data $(DATA)
 
 bench: venv
 	$(PY) benchmarks/train_speed.py
