@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from khabar.data.io import atomic_write_text, read_lines
+from khabar.data.io import atomic_write_text, read_lines, split_source
 from khabar.data.tags import SCHEMES, detect_scheme, label_list, split_tag, to_iob2
 from khabar.errors import DataFormatError, UsageError, quote, shorten
 from khabar.text.normalize import FORMAT_MARKS
@@ -155,10 +155,15 @@ def read_conll(path: str | Path, *, labels: Sequence[str] | None = None, scheme:
     `labels` (tags like `B-PERS` or bare types like `PERS`) makes any other entity type an error; `scheme` is
     `"auto"` or one of SCHEMES. Every problem in the file is a DataFormatError naming the file and line.
     Example: `read_conll("anercorp/test.txt", labels=["PERS", "LOC", "ORG", "MISC"])[0].words[:2]` is
-    `('الصالحية', 'المفرق')`, tagged `('B-LOC', 'I-LOC')`.
+    `('الصالحية', 'المفرق')`, tagged `('B-LOC', 'I-LOC')`. A `save_to_disk` folder, a parquet file or an
+    `hf:` spec is read through `datasets` instead (`khabar.data.hf_inputs`), its scheme always detected.
     """
     if scheme != "auto" and scheme not in SCHEMES:
         raise UsageError(f"unknown tag scheme {quote(scheme)}: expected 'auto' or one of {', '.join(SCHEMES)}")
+    from khabar.data.hf_inputs import is_table_source, read_ner_table  # it builds on this module
+
+    if is_table_source(path):
+        return _check_known(read_ner_table(path), labels)
     path = Path(path)
     raw = _parse(path)
     if not raw:
@@ -167,6 +172,18 @@ def read_conll(path: str | Path, *, labels: Sequence[str] | None = None, scheme:
         scheme = detect_scheme(column for sentence in raw for column in _columns(sentence))
     _check_tags(path, raw, scheme, labels)
     return [built for sentence in raw if (built := _build(path, sentence, scheme)) is not None]
+
+
+def _check_known(sentences: list[TaggedSentence], labels: Sequence[str] | None) -> list[TaggedSentence]:
+    """Sentences whose every entity type is in `labels` (tags or bare types), as `read_conll` checks files."""
+    known = _known_types(labels) if labels is not None else None
+    for sentence in sentences if known is not None else []:
+        for tag in sentence.tags:
+            if tag != "O" and split_tag(tag)[1] not in known:
+                path, line = split_source(sentence.source)
+                known_tags = shorten(", ".join(label_list(known, "IOB2")))
+                raise DataFormatError(path, line, f"unknown tag {quote(tag)} (known: {known_tags})")
+    return sentences
 
 
 def _check_word(word: str, sentence: TaggedSentence, number: int) -> None:

@@ -12,6 +12,7 @@ surrounding spaces are removed. Line numbers in errors are those where the recor
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,12 +56,29 @@ class TopicDocument:
 class _Raw:
     """One record's fields before validation, with where it came from."""
 
-    path: Path
-    line: int
+    path: Path | str  # a file, or "<source> row N" for a row of a `datasets` table
+    line: int | None
     text: object
     labels: object
     id: object
     title: object
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _named(raw: _Raw, known: Sequence[str] | None) -> _Raw:
+    """Integer label ids (a `topic_dataset().to_json()` export) as names: `known` lists them in id order."""
+    values = raw.labels if isinstance(raw.labels, list) else [raw.labels]
+    ids = [value for value in values if _is_id(value)]
+    if not ids or known is None:
+        return raw  # without names, `_split_labels` refuses the ids with a hint
+    for value in ids:
+        if not 0 <= value < len(known):
+            raise DataFormatError(raw.path, raw.line, f"label id {value} is outside the {len(known)} label names")
+    names = [known[value] if _is_id(value) else value for value in values]
+    return dataclasses.replace(raw, labels=names if isinstance(raw.labels, list) else names[0])
 
 
 def _split_labels(raw: _Raw) -> tuple[str, ...]:
@@ -70,6 +88,9 @@ def _split_labels(raw: _Raw) -> tuple[str, ...]:
         parts = raw.labels
     else:
         problem = f"labels must be a string or a list of strings, found {quote(raw.labels)}"
+        values = raw.labels if isinstance(raw.labels, list) else [raw.labels]
+        if any(_is_id(value) for value in values):
+            problem += " (integer ids, as a to_json export writes them, need data.labels: the names in id order)"
         raise DataFormatError(raw.path, raw.line, problem)
     labels = tuple(label.strip() for label in parts if label.strip())
     repeated = sorted({label for label in labels if labels.count(label) > 1})
@@ -87,7 +108,7 @@ def _document(raw: _Raw, known: Sequence[str] | None) -> TopicDocument:
         raise DataFormatError(raw.path, raw.line, "empty text (and no title)")
     if not isinstance(raw.id, (str, int)) or isinstance(raw.id, bool):
         raise DataFormatError(raw.path, raw.line, f"id must be a string or an integer, found {quote(raw.id)}")
-    labels = _split_labels(raw)
+    labels = _split_labels(_named(raw, known))
     if known is not None:
         for label in labels:
             if label not in known:
@@ -200,8 +221,14 @@ def read_topics(
 
     `labels` makes any other label an error. Bad JSON, missing or wrong-typed fields, wrong column names,
     repeated ids and empty files are DataFormatErrors naming the file and the record's first line.
-    Example: `read_topics("asnd/train.csv")[0].labels` is `('others',)`.
+    Example: `read_topics("asnd/train.csv")[0].labels` is `('others',)`. A `save_to_disk` folder, a parquet
+    file or an `hf:` spec is read through `datasets` (`khabar.data.hf_inputs`); integer label ids map to
+    `labels` in id order where the file keeps no names.
     """
+    from khabar.data.hf_inputs import is_table_source, read_topic_table  # it builds on this module
+
+    if is_table_source(path):
+        return read_topic_table(path, text_column=text_column, label_column=label_column, labels=labels)
     path = Path(path)
     documents: list[TopicDocument] = []
     first_line: dict[str, int] = {}
