@@ -16,7 +16,7 @@ from khabar.errors import DataFormatError, quote
 from khabar.evaluation.ner_metrics import score_entities
 from khabar.features import TokenWindow, collate, continuation_label_ids, ner_windows, packed_sentence_windows
 from khabar.inference.ner import NerPredictor
-from khabar.training.config import ExperimentConfig
+from khabar.training.config import DataConfig, ExperimentConfig
 from khabar.training.model_options import attention_kwargs, dropout_overrides
 from khabar.training.splits import load_train_dev, training_data_record
 from khabar.training.task import TaskBase
@@ -34,6 +34,12 @@ def _check_labels(sentences: Sequence[TaggedSentence], labels: Sequence[str]) ->
                 )
 
 
+def _read_options(data: DataConfig) -> dict[str, Any]:
+    """How `read_ner_examples` reads every split: the format, `datasets` column names, names of tag ids."""
+    return {"format": data.format, "tokens_column": data.tokens_column, "tags_column": data.tags_column,
+            "labels": data.labels}
+
+
 class NerTask(TaskBase):
     """Token classification over words; the dev metric is seqeval's entity-level micro F1 (default mode)."""
 
@@ -42,7 +48,7 @@ class NerTask(TaskBase):
 
     def __init__(self, config: ExperimentConfig) -> None:
         data = config.data
-        train, dev = load_train_dev(data, lambda path: read_ner_examples(path, format=data.format))
+        train, dev = load_train_dev(data, lambda path: read_ner_examples(path, **_read_options(data)))
         self.train_sentences, self.dev_examples = train, dev
         self.labels = list(data.labels) if data.labels else label_list(
             {t[2:] for s in train + dev for t in s.tags if t != "O"}
@@ -93,7 +99,7 @@ class NerTask(TaskBase):
         )
 
     def read_test(self) -> list[TaggedSentence]:
-        return read_ner_examples(self.config.data.test, format=self.config.data.format)
+        return read_ner_examples(self.config.data.test, **_read_options(self.config.data))
 
     def evaluate(self, model: torch.nn.Module, accelerator: Accelerator, split: str = "dev") -> dict[str, Any]:
         sentences = self.split_examples(split)

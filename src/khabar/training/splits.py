@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from khabar.checkpoint import file_fingerprint
 from khabar.data import split_dev
+from khabar.data.hf_inputs import data_fingerprint
 from khabar.training.config import DataConfig
 
 __all__ = ["load_train_dev", "training_data_record"]
@@ -38,7 +38,7 @@ def training_data_record(data: DataConfig, train_count: int, dev_count: int, uni
             f"{data.dev_fraction:.0%} of train ({data.dev_selection}, seed {data.dev_seed})"
             if data.dev_fraction else "none: all of train, last epoch kept"
         ),
-        "sha256": file_fingerprint([p for p in (data.train, data.dev) if p]),
+        "sha256": data_fingerprint([p for p in (data.train, data.dev) if p]),
         f"train_{unit}": train_count,
         f"dev_{unit}": dev_count,
     }
