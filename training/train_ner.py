@@ -1,4 +1,7 @@
-"""Fine-tune an NER model: `accelerate launch training/train_ner.py --config configs/ner/<name>.yaml`."""
+"""Fine-tune an NER model from a checkout: `accelerate launch training/train_ner.py --config ner/<name>`.
+
+A thin wrapper: an installed wheel runs the same entry point as `accelerate launch -m khabar.cli train ner ...`.
+"""
 
 import sys
 

@@ -1,4 +1,7 @@
-"""Fine-tune a topics model: `accelerate launch training/train_topics.py --config configs/topics/<name>.yaml`."""
+"""Fine-tune a topics model from a checkout: `accelerate launch training/train_topics.py --config topics/<name>`.
+
+A thin wrapper: an installed wheel runs the same entry point as `accelerate launch -m khabar.cli train topics ...`.
+"""
 
 import sys
 
