@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from khabar.errors import CheckpointError, quote
+from khabar.errors import CheckpointError, KhabarError, quote, shorten
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "METADATA_FILE",
+    "PICKLE_PATTERNS",
     "CheckpointMetadata",
+    "check_safetensors_files",
     "file_fingerprint",
+    "pickle_refusal",
     "probability_function",
     "read_metadata",
     "resolve_checkpoint_folder",
@@ -30,6 +33,9 @@ METADATA_FILE = "khabar.json"
 FORMAT_VERSION = 1
 # A multi-label topic is predicted at or above its threshold; labels the checkpoint recorded none for use this.
 DEFAULT_THRESHOLD = 0.5
+# Weight files that torch reads with pickle, which can run code while loading: a folder holding one is refused,
+# and the file is never opened, even when safetensors weights sit beside it.
+PICKLE_PATTERNS = ("*.bin", "*.bin.index.json", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
 
 
 def probability_function(multi_label: bool) -> str:
@@ -161,9 +167,45 @@ def read_metadata(folder: str | Path, *, task: str | None = None) -> CheckpointM
     _check_values(path, metadata)
     if task is not None and metadata.task != task:
         raise CheckpointError(f"{folder} is a {metadata.task!r} checkpoint, expected a {task!r} one")
+    refusal = pickle_refusal(folder, "checkpoint folder")
+    if refusal:
+        raise CheckpointError(refusal)
     if not (folder / "model.safetensors").is_file() and not any(folder.glob("model-*.safetensors")):
         raise CheckpointError(f"{folder} has no model.safetensors (only safetensors weights are read)")
     return metadata
+
+
+def pickle_refusal(folder: Path, what: str) -> str | None:
+    """Why `folder` is refused for holding pickle weights (naming the files), or None; nothing is opened."""
+    names = sorted({p.name for pattern in PICKLE_PATTERNS for p in Path(folder).glob(pattern) if not p.is_dir()})
+    if not names:
+        return None
+    shown = ", ".join(shorten(name, 80) for name in names[:3])
+    if len(names) > 3:
+        shown += f" and {len(names) - 3} more"
+    return (
+        f"{what} {folder} holds pickle weights ({shown}): khabar reads safetensors only and never opens a pickle, "
+        "which can run code when loaded; delete it, or re-save the model with save_pretrained(folder)"
+    )
+
+
+def check_safetensors_files(folder: Path, error: type[KhabarError]) -> None:
+    """Raise `error` naming the first `*.safetensors` in `folder` that is empty, cut short or not safetensors.
+
+    Only the headers are read (safetensors checks that they cover the file exactly), so this is cheap; it turns
+    what would be a SafetensorError traceback deep inside `from_pretrained` into one line naming the file.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as problem:
+            raise error(
+                f"{path} is not a readable safetensors file ({shorten(str(problem), 120)}): it is damaged or cut "
+                "short; copy it again, or re-save the model"
+            ) from None
 
 
 def file_fingerprint(paths: Iterable[str | Path]) -> str:

@@ -14,8 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from khabar.errors import BackboneError, quote
+from khabar.checkpoint import check_safetensors_files, pickle_refusal
+from khabar.errors import BackboneError, quote, shorten
 
 try:  # POSIX; elsewhere two processes converting at once are not guarded
     import fcntl
@@ -29,6 +31,7 @@ __all__ = [
     "BackboneInfo",
     "cache_dir",
     "list_backbones",
+    "load_backbone_model",
     "prepare",
     "resolve",
     "validate_folder",
@@ -131,7 +134,47 @@ def validate_folder(path: Path) -> Path:
             missing.append("*.safetensors weights")
     if missing:
         raise BackboneError(f"backbone folder {path} is missing: {'; '.join(missing)}")
+    refusal = pickle_refusal(path, "backbone folder")
+    if refusal:
+        raise BackboneError(refusal)
     return path.resolve()
+
+
+def load_backbone_model(model_class: Any, folder: str | Path, **settings: Any) -> Any:
+    """`model_class.from_pretrained(folder, **settings)` from safetensors only; bad weights are a BackboneError.
+
+    Why here: every training run starts from a backbone, and damaged or mismatched weights would otherwise end in
+    a SafetensorError or RuntimeError traceback. A head whose shape differs from the task's (a backbone that was
+    fine-tuned for other labels) is replaced by a new one, as any head is; a mismatch in the encoder is refused.
+    """
+    folder = Path(folder)
+    refusal = pickle_refusal(folder, "backbone folder")
+    if refusal:  # checked again at load time: the folder may have changed since it was resolved
+        raise BackboneError(refusal)
+    check_safetensors_files(folder, BackboneError)
+    try:
+        model, info = model_class.from_pretrained(
+            folder, use_safetensors=True, ignore_mismatched_sizes=True, output_loading_info=True, **settings
+        )
+    except (OSError, ValueError) as error:
+        raise BackboneError(f"cannot load the backbone in {folder}: {shorten(str(error), 300)}") from None
+    problem = _encoder_weight_problem(model, info)
+    if problem:
+        raise BackboneError(f"backbone folder {folder}: {problem}; its weights do not fit its config.json")
+    return model
+
+
+def _encoder_weight_problem(model: Any, info: dict[str, Any]) -> str | None:
+    """A mismatched shape inside the pretrained encoder, or an encoder none of whose weights were in the file."""
+    prefix = f"{model.base_model_prefix}."
+    for name, found, expected in sorted(info.get("mismatched_keys", ()), key=lambda item: item[0]):
+        if name.startswith(prefix):
+            return f"{name} has shape {list(found)} in the weights but {list(expected)} in the model"
+    encoder = [name for name in model.state_dict() if name.startswith(prefix)]
+    missing = set(info.get("missing_keys", ()))
+    if encoder and all(name in missing for name in encoder):
+        return f"none of the {len(encoder)} encoder weights of a {model.config.model_type} model are in its safetensors"
+    return None
 
 
 def list_backbones() -> list[BackboneInfo]:

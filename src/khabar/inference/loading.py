@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
 import khabar.modeling  # noqa: F401  (registers the mean-pooling topic head with the Auto classes)
-from khabar.checkpoint import CheckpointMetadata, read_metadata, resolve_checkpoint_folder
-from khabar.errors import CheckpointError, DeviceError, UsageError, quote
+from khabar.checkpoint import CheckpointMetadata, check_safetensors_files, read_metadata, resolve_checkpoint_folder
+from khabar.errors import CheckpointError, DeviceError, UsageError, quote, shorten
 from khabar.features import WordTokenizer
 from khabar.hardware import native_bf16
 from khabar.options import DEFAULT_DEVICE, PRECISIONS
@@ -93,6 +97,54 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     return precision
 
 
+@contextlib.contextmanager
+def _quiet_load_report() -> Iterator[None]:
+    """Silence transformers' table of missing and mismatched weights: `_weights_problem` reports them as one line."""
+    logger = logging.getLogger("transformers.modeling_utils")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _weights_problem(info: dict[str, Any]) -> str | None:
+    """What makes the loaded weights differ from the model config.json describes: a shape, or weights missing."""
+    mismatched = sorted(info.get("mismatched_keys", ()), key=lambda item: item[0])
+    if mismatched:
+        name, found, expected = mismatched[0]
+        return (
+            f"{name} has shape {list(found)} in model.safetensors but config.json makes it {list(expected)} "
+            f"({len(mismatched)} weight(s) differ)"
+        )
+    missing = sorted(info.get("missing_keys", ()))
+    if missing:
+        return f"model.safetensors lacks {len(missing)} weight(s) the model needs, e.g. {quote(missing[0])}"
+    return None
+
+
+def _load_model(path: Path, task: str) -> torch.nn.Module:
+    """The checkpoint's model from safetensors only; damaged or mismatched weights are one CheckpointError.
+
+    Why `ignore_mismatched_sizes=True`: transformers would raise a RuntimeError after logging a table; loading
+    with it and checking the loading info gives one line that names the weight, and the model is never used.
+    """
+    check_safetensors_files(path, CheckpointError)
+    try:
+        with _quiet_load_report():
+            model, info = MODEL_CLASSES[task].from_pretrained(
+                path, use_safetensors=True, trust_remote_code=False, ignore_mismatched_sizes=True,
+                output_loading_info=True,
+            )
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"cannot load the model in {path}: {shorten(str(error), 300)}") from None
+    problem = _weights_problem(info)
+    if problem:
+        raise CheckpointError(f"{path}: {problem}; the weights do not belong to this checkpoint's config.json")
+    return model
+
+
 def load_checkpoint(
     path: str | Path,
     task: str,
@@ -111,11 +163,11 @@ def load_checkpoint(
     precision = resolve_precision("int8" if quantize else precision, device)
     path = resolve_checkpoint_folder(path)
     metadata = read_metadata(path, task=task)
+    model = _load_model(path, task)
     try:
-        model = MODEL_CLASSES[task].from_pretrained(path, use_safetensors=True, trust_remote_code=False)
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"cannot load the model in {path}: {error}") from None
+        raise CheckpointError(f"cannot load the tokenizer in {path}: {shorten(str(error), 300)}") from None
     if model.config.num_labels != len(metadata.labels):
         raise CheckpointError(
             f"{path}: config.json has {model.config.num_labels} labels but khabar.json lists {len(metadata.labels)}"

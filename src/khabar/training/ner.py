@@ -9,6 +9,7 @@ import torch
 from accelerate import Accelerator
 from transformers import AutoModelForTokenClassification
 
+from khabar.backbones.resolve import load_backbone_model
 from khabar.checkpoint import CheckpointMetadata
 from khabar.data import TaggedSentence, label_list
 from khabar.data.examples import read_ner_examples
@@ -72,8 +73,8 @@ class NerTask(TaskBase):
                 )
 
     def build_model(self) -> torch.nn.Module:
-        return AutoModelForTokenClassification.from_pretrained(
-            self.backbone_path,
+        return load_backbone_model(  # safetensors only (use_safetensors=True); bad weights are a BackboneError
+            AutoModelForTokenClassification, self.backbone_path,
             num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)),
             label2id={label: i for i, label in enumerate(self.labels)},

@@ -9,6 +9,7 @@ import torch
 from accelerate import Accelerator
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
+from khabar.backbones.resolve import load_backbone_model
 from khabar.checkpoint import DEFAULT_THRESHOLD, CheckpointMetadata
 from khabar.data import TopicDocument, is_multi_label, read_topics
 from khabar.errors import ConfigError
@@ -71,8 +72,8 @@ class TopicTask(TaskBase):
             **dropout_overrides(model.dropout, model.attention_dropout),
         }
         if model.classifier_pooling == "cls":
-            return AutoModelForSequenceClassification.from_pretrained(
-                self.backbone_path, **settings, **attention_kwargs(model)
+            return load_backbone_model(  # safetensors only (use_safetensors=True); bad weights: BackboneError
+                AutoModelForSequenceClassification, self.backbone_path, **settings, **attention_kwargs(model)
             )
         backbone_config = AutoConfig.from_pretrained(self.backbone_path)
         backbone_type = backbone_config.model_type
@@ -85,8 +86,8 @@ class TopicTask(TaskBase):
         # is read as another model type: here that is the intent.
         values = {k: v for k, v in backbone_config.to_dict().items() if k not in ("model_type", "architectures")}
         config = MeanPoolingBertConfig.from_dict({**values, **settings})
-        return MeanPoolingBertForSequenceClassification.from_pretrained(
-            self.backbone_path, config=config, **attention_kwargs(model)
+        return load_backbone_model(
+            MeanPoolingBertForSequenceClassification, self.backbone_path, config=config, **attention_kwargs(model)
         )
 
     def train_lengths(self) -> list[int]:
