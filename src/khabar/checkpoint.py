@@ -6,8 +6,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
+import stat
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ __all__ = [
     "pickle_refusal",
     "probability_function",
     "read_metadata",
+    "remove_stale_staging",
     "resolve_checkpoint_folder",
     "write_folder_atomically",
 ]
@@ -36,6 +39,8 @@ DEFAULT_THRESHOLD = 0.5
 # Weight files that torch reads with pickle, which can run code while loading: a folder holding one is refused,
 # and the file is never opened, even when safetensors weights sit beside it.
 PICKLE_PATTERNS = ("*.bin", "*.bin.index.json", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
+# Staging folders of this process are newer than this; older ones of a dead process are leftovers.
+_PROCESS_STARTED = time.time()
 
 
 def probability_function(multi_label: bool) -> str:
@@ -221,13 +226,17 @@ def file_fingerprint(paths: Iterable[str | Path]) -> str:
 def write_folder_atomically(destination: str | Path, fill: Callable[[Path], None]) -> Path:
     """Let `fill` write into a temporary sibling folder, then swap it into place.
 
-    An interrupted or failing `fill` leaves the previous `destination` untouched and no half folder behind.
+    An interrupted or failing `fill` leaves the previous `destination` untouched and no half folder behind; what a
+    killed writer left is removed here (`remove_stale_staging`). Folder and files get the modes the umask gives
+    (0755 and 0644 under umask 022), so others can read a checkpoint.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.tmp-", dir=destination.parent))
+    remove_stale_staging(destination)
+    staging = _make_staging(destination)
     try:
         fill(staging)
+        _apply_umask_to_files(staging)
         if destination.exists():
             retired = destination.with_name(f".{destination.name}.old-{os.getpid()}")
             os.replace(destination, retired)
@@ -238,7 +247,82 @@ def write_folder_atomically(destination: str | Path, fill: Callable[[Path], None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    remove_stale_staging(destination)  # now also retired folders, which a missing destination kept
     return destination
+
+
+def _make_staging(destination: Path) -> Path:
+    """A new, empty `.NAME.tmp-PID-RANDOM` beside `destination`, created with the umask's mode like any folder.
+
+    Why not `tempfile.mkdtemp`: its folder is private (0700), and a checkpoint is renamed into place as it is,
+    so colleagues and serving users could not read it. The pid in the name tells a leftover from a live writer.
+    """
+    staging = destination.with_name(f".{destination.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    os.mkdir(staging)
+    return staging
+
+
+def _apply_umask_to_files(staging: Path) -> None:
+    """Give every file under `staging` the mode `open()` would under this umask (0644 under umask 022).
+
+    Why: safetensors writes its files 0600 whatever the umask, which would leave a checkpoint's weights readable
+    by their owner only. The umask is read off the staging folder, which `os.mkdir` made under it, so the
+    process umask is never changed (changing it would race with other threads).
+    """
+    folder_mode = stat.S_IMODE(staging.stat().st_mode)
+    for root, _folders, files in os.walk(staging):
+        for name in files:
+            path = Path(root) / name
+            if path.is_symlink():
+                continue
+            current = stat.S_IMODE(path.stat().st_mode)
+            wanted = (folder_mode & 0o666) | (current & folder_mode & 0o111)
+            if current != wanted:
+                path.chmod(wanted)
+
+
+def _writer_is_gone(leftover: Path) -> bool:
+    """Whether the process that made a `.NAME.tmp-*` or `.NAME.old-*` folder can no longer be writing it.
+
+    Names carry the writer's pid (`tmp-PID-RANDOM`, `old-PID`): gone when that process no longer exists, or when
+    it is this process (its own interrupted attempt). Names without a pid (older khabar) count as gone when made
+    before this process started.
+    """
+    pid_text = leftover.name.rsplit(".", 1)[-1].split("-")[1:2]
+    if pid_text and pid_text[0].isdigit():
+        pid = int(pid_text[0])
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, OSError):
+            return False  # alive, under another user
+        return False
+    try:
+        return leftover.stat().st_mtime < _PROCESS_STARTED
+    except OSError:
+        return False
+
+
+def remove_stale_staging(destination: str | Path) -> list[Path]:
+    """Delete the staging folders a killed writer of `destination` left beside it; returns what was removed.
+
+    Why: an interrupted `write_folder_atomically` of a large model (a SIGKILL, a lost node) leaves a hidden copy
+    of the weights that nothing else would ever delete. A folder whose writer may still be running is kept, and
+    a retired `.NAME.old-*` folder is kept while `destination` is missing, since it then holds the only copy.
+    """
+    destination = Path(destination)
+    removed = []
+    for pattern in (f".{destination.name}.tmp-*", f".{destination.name}.old-*"):
+        for leftover in destination.parent.glob(pattern):
+            if ".old-" in leftover.name and not destination.exists():
+                continue
+            if leftover.is_dir() and not leftover.is_symlink() and _writer_is_gone(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+                removed.append(leftover)
+    return removed
 
 
 def link_folder_atomically(source: str | Path, destination: str | Path) -> Path:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from khabar.checkpoint import write_folder_atomically
+from khabar.checkpoint import remove_stale_staging, write_folder_atomically
 from khabar.errors import CheckpointError
 
 __all__ = ["LoopState", "load_training_state", "save_training_state"]
@@ -56,7 +56,7 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def save_training_state(folder: Path, model: torch.nn.Module, optimizer, scheduler, loop: LoopState) -> None:
-    """Write everything `--resume` needs into `folder`, atomically."""
+    """Write everything `--resume` needs into `folder`, atomically (files and folder as the umask says)."""
     trainable = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
     optimizer_tensors, optimizer_meta = _optimizer_tensors(optimizer)
     rng = {"torch": torch.get_rng_state()}
@@ -82,6 +82,9 @@ def save_training_state(folder: Path, model: torch.nn.Module, optimizer, schedul
 
 def load_training_state(folder: Path, model: torch.nn.Module, optimizer, scheduler) -> LoopState:
     """Restore weights, optimiser, schedule and RNGs saved by `save_training_state`; returns the loop state."""
+    # A state write killed part way leaves `.state.tmp-*` (a copy of the weights and moments) beside the folder.
+    # Safe in every process of a multi-process run: only folders whose writer is gone are removed.
+    remove_stale_staging(folder)
     if not (folder / STATE_FILE).is_file():
         raise CheckpointError(f"cannot resume: {folder} has no {STATE_FILE} (no completed epoch was saved)")
     document = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
