@@ -5,9 +5,12 @@ next-sentence prediction. Encoders trained for mean pooling (the e5 family, the 
 such pooler, and a fresh one on the first token learns slowly from a thousand articles. This class keeps
 BERT's encoder and weight names (`bert.*`, `classifier.*`) and changes only what the classifier reads.
 
-Importing this module registers the architecture with transformers' Auto classes (no remote code), so a
-khabar topic checkpoint loads with `AutoModelForSequenceClassification.from_pretrained(folder)` once
-`khabar.modeling` is imported; every khabar loader imports it.
+Importing this module registers the architecture with transformers' Auto classes, so khabar loads topic
+checkpoints with its own copy of this code (never remote code). It also marks both classes for
+`register_for_auto_class`: `save_pretrained` then copies this file into the checkpoint as `modeling.py` and
+writes `auto_map` into config.json, so a user without khabar loads the folder with
+`AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True)` (after reading the
+file, which imports only torch and transformers).
 """
 
 from __future__ import annotations
@@ -81,3 +84,5 @@ AutoConfig.register(MODEL_TYPE, MeanPoolingBertConfig, exist_ok=True)
 AutoModelForSequenceClassification.register(
     MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification, exist_ok=True
 )
+MeanPoolingBertConfig.register_for_auto_class()
+MeanPoolingBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")

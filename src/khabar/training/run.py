@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from khabar.checkpoint import link_folder_atomically, read_metadata, write_folder_atomically
 from khabar.errors import CheckpointError
+from khabar.interop import record_thresholds
 from khabar.training.batching import LengthGroupedBatchSampler
 from khabar.training.callbacks import TrainingCallback, notify
 from khabar.training.config import ExperimentConfig, save_config
@@ -65,6 +66,7 @@ def build_task(config: ExperimentConfig) -> Task:
 def _save_checkpoint(folder: Path, parts: LoopParts, metrics: dict[str, Any], config: ExperimentConfig) -> None:
     model = parts.accelerator.unwrap_model(parts.model)
     metadata = parts.task.metadata(metrics)
+    record_thresholds(model.config, metadata.thresholds)
 
     def fill(staging: Path) -> None:
         model.save_pretrained(staging, safe_serialization=True)

@@ -15,6 +15,7 @@ from khabar.backbones import resolve
 from khabar.checkpoint import CheckpointMetadata
 from khabar.errors import CheckpointError, ConfigError
 from khabar.features import WordTokenizer
+from khabar.interop import make_tokenizer_portable
 from khabar.text import NormalizationConfig
 from khabar.training.config import ExperimentConfig
 from khabar.training.distributed import evaluation_shard
@@ -102,3 +103,4 @@ class TaskBase:
 
     def save_extras(self, folder: Path) -> None:
         self.tokenizer.save_pretrained(folder)
+        make_tokenizer_portable(folder)
