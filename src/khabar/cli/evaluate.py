@@ -49,10 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """What can be checked before the model is loaded: the data file and the output paths."""
-    if not os.path.exists(args.data):
+    # A `datasets` folder may carry a split (`folder@test`); `hf:NAME@SPLIT` is resolved by the reader.
+    if not args.data.startswith("hf:") and not os.path.exists(args.data.rsplit("@", 1)[0]):
         raise DataFormatError(args.data, None, "file not found")
-    if os.path.isdir(args.data):
-        raise DataFormatError(args.data, None, "is a directory, expected a file")
     for option, value in (("--output", args.output), ("--errors", args.errors)):
         if value is not None:
             check_output_path(value, option)

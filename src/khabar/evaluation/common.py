@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from khabar.checkpoint import CheckpointMetadata, file_fingerprint
+from khabar.checkpoint import CheckpointMetadata
+from khabar.data.hf_inputs import data_fingerprint
 
 __all__ = ["data_info", "entity_types_or_bare", "model_info", "prediction_settings"]
 
@@ -28,8 +29,9 @@ def model_info(folder: Path, metadata: CheckpointMetadata) -> dict[str, Any]:
 
 
 def data_info(path: str | Path) -> dict[str, Any]:
-    """The data file as given and the sha256 of its bytes, so a figure names exactly what it measured."""
-    return {"path": str(path), "sha256": file_fingerprint([path])}
+    """The data as given and the sha256 of its files' bytes, so a figure names exactly what it measured (null for
+    a Hub dataset, which no local file pins down)."""
+    return {"path": str(path), "sha256": data_fingerprint([path])}
 
 
 def prediction_settings(

@@ -13,18 +13,21 @@ from khabar.reports import EvaluationReport
 __all__ = ["FORMATS", "detect_format", "evaluate"]
 
 FORMATS = EVALUATION_FORMATS
-_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _TABLE_SUFFIXES = (".csv", ".tsv")
 
 
 def detect_format(data: str | Path, task: str) -> str:
-    """The data format for `auto`: topics for a topic model; spans for JSONL, else CoNLL, for an NER model."""
+    """The data format for `auto`: topics for a topic model. For an NER model: gold words and tags (CoNLL, or
+    rows of tokens and tags from `datasets`: a folder, parquet, token JSONL, `hf:`) are scored as `conll`;
+    other JSONL holds documents with character spans (`spans`)."""
+    from khabar.data.examples import detect_ner_format
+
     suffix = Path(data).suffix.lower()
     if task == "topics":
         return "topics"
     if suffix in _TABLE_SUFFIXES:
         raise ConfigError(f"{data}: an NER model cannot be scored on {suffix} data; give CoNLL or span JSONL")
-    return "spans" if suffix in _JSONL_SUFFIXES else "conll"
+    return "spans" if detect_ner_format(data) == "spans" else "conll"
 
 
 def evaluate(

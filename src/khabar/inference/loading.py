@@ -97,16 +97,23 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     return precision
 
 
+def _below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
+
+
 @contextlib.contextmanager
 def _quiet_load_report() -> Iterator[None]:
-    """Silence transformers' table of missing and mismatched weights: `_weights_problem` reports them as one line."""
+    """Silence transformers' table of missing and mismatched weights: `_weights_problem` reports them as one line.
+
+    A filter, not a higher logger level: transformers 5 checks its tensor-parallel plan, and warns about every
+    unsharded layer, whenever that logger's own level is WARNING or above.
+    """
     logger = logging.getLogger("transformers.modeling_utils")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    logger.addFilter(_below_error)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(_below_error)
 
 
 def _weights_problem(info: dict[str, Any]) -> str | None:
