@@ -35,8 +35,11 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def example_article_path() -> Path:
-    """The real news page ../shared/examples/japan-us-relations.txt; tests that need it skip without it."""
+    """The real news page ../shared/examples/japan-us-relations.txt (or beside KHABAR_DATA_DIR); tests that need
+    it skip without it."""
     path = _shared_root() / "examples" / "japan-us-relations.txt"
+    if not path.is_file() and os.environ.get("KHABAR_DATA_DIR"):
+        path = Path(os.environ["KHABAR_DATA_DIR"]).parent / "examples" / "japan-us-relations.txt"
     if not path.is_file():
         pytest.skip(f"example article not found at {path}")
     return path
