@@ -32,6 +32,7 @@ __all__ = [
     "render_model_card",
     "report_results",
     "write_card_text",
+    "write_licence_file",
     "write_model_card",
 ]
 
@@ -48,12 +49,19 @@ SETTINGS_OF_OTHER_TASKS = {
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A corpus khabar knows by its folder name: how to cite it and under which licence it is published."""
+    """A corpus khabar knows by its folder name: how to cite it and under which licence it is published.
+
+    `licence_id` is the Hub's licence identifier where the terms have one (None: terms of their own).
+    `dataset_id` is the Hub-style id cards use for it: none of these corpora is published on the Hub by its
+    authors, so the ids live in the `khabar-data/` namespace, which names the corpus, not a Hub repository.
+    """
 
     name: str
     licence: str
     citation: str
     anchors: str = ""  # published results on its test split, to compare a card's figures with
+    licence_id: str | None = None
+    dataset_id: str = ""
 
 
 DATASETS = {
@@ -62,28 +70,73 @@ DATASETS = {
         "Benajiba & Rosso 2007; split of Obeid et al. 2020 (CAMeL Tools)",
         "Published results on this test split (seqeval default mode, micro F1): CAMeLBERT-MSA 82.4, "
         "CAMeLBERT-Mix 80.8, AraBERTv0.1 83.1, mBERT 78.4.",
+        "cc-by-sa-4.0", "khabar-data/anercorp",
     ),
     "aqmar": DatasetInfo("AQMAR Arabic Wikipedia NER", "CC BY-SA 3.0",
-                         "Mohit et al. 2012; split of Liu et al. 2019"),
-    "wojood-sample": DatasetInfo("Wojood public sample (nested NER)", "MIT", "Jarrar et al. 2022"),
-    "asnd": DatasetInfo("ASND, Arabic Social Media News Dataset", "CC BY 4.0", "Chowdhury et al. 2020"),
+                         "Mohit et al. 2012; split of Liu et al. 2019", "", "cc-by-sa-3.0", "khabar-data/aqmar"),
+    "wojood-sample": DatasetInfo("Wojood public sample (nested NER)", "MIT", "Jarrar et al. 2022", "", "mit",
+                                 "khabar-data/wojood-sample"),
+    "asnd": DatasetInfo("ASND, Arabic Social Media News Dataset", "CC BY 4.0", "Chowdhury et al. 2020", "",
+                        "cc-by-4.0", "khabar-data/asnd"),
     "news-topics": DatasetInfo(
         "news-topics (ANT corpus articles, 1-3 silver topic labels each)",
         "source texts ANT v1.1 (Apache-2.0, citation requested) and ANT v2.1 (publisher: all rights reserved); "
         "internal research use only",
-        "Chouigui et al., ANT corpus",
+        "Chouigui et al., ANT corpus", "", None, "khabar-data/news-topics",
     ),
     "khabar-sample": DatasetInfo("khabar's bundled sample (fictional, written by the project)", "Apache-2.0",
-                                 "khabar"),
+                                 "khabar", "", "apache-2.0", "khabar-data/khabar-sample"),
 }
+# Licences of the backbones khabar names, as Hub identifiers (the base model's terms travel with a fine-tune).
+BACKBONE_LICENCES = {
+    "intfloat/multilingual-e5-small": "mit",
+    "CAMeL-Lab/bert-base-arabic-camelbert-msa": "apache-2.0",
+    "CAMeL-Lab/bert-base-arabic-camelbert-mix": "apache-2.0",
+    "CAMeL-Lab/bert-base-arabic-camelbert-ca": "apache-2.0",
+    "CAMeL-Lab/bert-base-arabic-camelbert-da": "apache-2.0",
+}
+COMBINED_LICENCE = "khabar-combined-terms"  # license_name when model and data terms differ: see LICENSE.md
+LICENCE_FILE = "LICENSE.md"
+
+
+def dataset_id(key: str) -> str:
+    """The Hub-style id a card gives a dataset: a known corpus's, `hf:` data's own, else `khabar-data/<key>`."""
+    if key in DATASETS:
+        return DATASETS[key].dataset_id
+    return key if "/" in key else f"khabar-data/{key}"
 
 
 def dataset_of(path: str | Path) -> tuple[str, str]:
-    """`(dataset key, split)` from a data path: `.../anercorp/test.txt` -> `("anercorp", "test")`."""
-    path = Path(str(path))
+    """`(dataset key, split)` from a data source: `.../anercorp/test.txt` -> `("anercorp", "test")`;
+    `hf:org/name:config@test` -> `("org/name", "test")`; a `datasets` folder `.../saved@test` -> `("saved", "test")`."""
+    text = str(path)
+    if text.startswith("hf:"):
+        spec, _, split = text[3:].partition("@")
+        return spec.split(":")[0], split or "train"
+    if "@" in Path(text).name:
+        folder, _, split = text.rpartition("@")
+        return Path(folder).name, split
+    path = Path(text)
     if path.parent.name == "sample" and path.parent.parent.name == "data":
         return "khabar-sample", path.stem
     return path.parent.name or path.stem, path.stem
+
+
+def shown_source(value: object) -> str:
+    """A data source as a card shows it: `dataset/file` rather than a path on the machine that trained it."""
+    text = str(value)
+    if text.startswith("hf:") or not Path(text).is_absolute():
+        return text
+    key, _ = dataset_of(text)
+    return f"{key}/{Path(text.rpartition('@')[0] if '@' in Path(text).name else text).name}"
+
+
+def card_licence(backbone: str, dataset_keys: Iterable[str]) -> str:
+    """The card's `license`: the one Hub identifier the base model and the training data share, else `other`."""
+    terms = {BACKBONE_LICENCES.get(backbone)} | {
+        DATASETS[key].licence_id if key in DATASETS else None for key in dataset_keys
+    }
+    return terms.pop() if len(terms) == 1 and None not in terms else "other"
 
 
 @dataclass(frozen=True)
@@ -95,6 +148,7 @@ class CardResult:
     metric: str
     value: float
     name: str = ""
+    args: tuple[tuple[str, str], ...] = ()  # how it was computed: average, mode, match
 
 
 @dataclass
@@ -116,17 +170,23 @@ class ModelCard:
         train = self.metadata.training_data.get("train")
         return dataset_of(train)[0] if train else None
 
+    def licence(self) -> str:
+        trained_on = self.training_dataset()
+        return card_licence(self.base_model(), [trained_on] if trained_on else ["unknown"])
+
     def front_matter(self) -> dict[str, Any]:
         task = self.metadata.task
-        matter: dict[str, Any] = {
-            "language": ["ar"],
+        matter: dict[str, Any] = {"language": ["ar"], "license": self.licence()}
+        if matter["license"] == "other":
+            matter.update({"license_name": COMBINED_LICENCE, "license_link": LICENCE_FILE})
+        matter.update({
             "library_name": "transformers",
             "pipeline_tag": PIPELINE_TAGS[task],
             "base_model": self.base_model(),
             "tags": ["khabar", "arabic", "news", task],
-        }
+        })
         if self.datasets:
-            matter["datasets"] = list(self.datasets)
+            matter["datasets"] = [dataset_id(name) for name in self.datasets]
         if self.results:
             matter["model-index"] = [{"name": self.model_name, "results": self._index_results()}]
         return matter
@@ -140,9 +200,10 @@ class ModelCard:
         return [
             {
                 "task": {"type": PIPELINE_TAGS[task], "name": TASK_NAMES[task]},
-                "dataset": {"name": DATASETS[name].name if name in DATASETS else name, "type": name, "split": split},
-                "metrics": [{"type": r.metric, "value": round(r.value, 4), "name": r.name or r.metric}
-                            for r in results],
+                "dataset": {"name": DATASETS[name].name if name in DATASETS else name, "type": dataset_id(name),
+                            "split": split},
+                "metrics": [{"type": r.metric, "value": round(r.value, 4), "name": r.name or r.metric,
+                             "args": dict(r.args)} for r in results],
             }
             for (name, split), results in grouped.items()
         ]
@@ -150,28 +211,34 @@ class ModelCard:
 
 # --- results from reports ---------------------------------------------------------------------------------------
 
-_HEADLINES: dict[str, list[tuple[str, str, str, str]]] = {
-    # format/mode -> (mode, path in the mode's results, metric type, display name)
+_HEADLINES: dict[str, list[tuple[str, str, str, str, str]]] = {
+    # format/mode -> (mode, path in the mode's results, metric type, display name, average)
     "conll": [
-        ("default", "micro.f1", "f1", "F1 (seqeval default)"),
-        ("strict", "micro.f1", "f1", "F1 (seqeval strict IOB2)"),
-        ("default", "micro.precision", "precision", "precision (default)"),
-        ("default", "micro.recall", "recall", "recall (default)"),
-        ("default", "macro_f1", "f1", "macro F1 (default)"),
+        ("default", "micro.f1", "f1", "F1 (seqeval default)", "micro"),
+        ("strict", "micro.f1", "f1", "F1 (seqeval strict IOB2)", "micro"),
+        ("default", "micro.precision", "precision", "precision (default)", "micro"),
+        ("default", "micro.recall", "recall", "recall (default)", "micro"),
+        ("default", "macro_f1", "f1", "macro F1 (default)", "macro"),
     ],
     "spans": [
-        ("exact", "micro.f1", "f1", "F1 (exact spans)"),
-        ("overlap", "micro.f1", "f1", "F1 (overlapping spans)"),
+        ("exact", "micro.f1", "f1", "F1 (exact spans)", "micro"),
+        ("overlap", "micro.f1", "f1", "F1 (overlapping spans)", "micro"),
     ],
     "thresholds": [
-        ("thresholds", "micro_f1", "f1", "micro F1"),
-        ("thresholds", "macro_f1", "f1", "macro F1"),
-        ("thresholds", "subset_accuracy", "accuracy", "subset accuracy"),
+        ("thresholds", "micro_f1", "f1", "micro F1", "micro"),
+        ("thresholds", "macro_f1", "f1", "macro F1", "macro"),
+        ("thresholds", "subset_accuracy", "accuracy", "subset accuracy", "samples"),
     ],
     "argmax": [
-        ("argmax", "accuracy", "accuracy", "accuracy"),
-        ("argmax", "macro_f1", "f1", "macro F1"),
+        ("argmax", "accuracy", "accuracy", "accuracy", "micro"),
+        ("argmax", "macro_f1", "f1", "macro F1", "macro"),
     ],
+}
+# What each report mode means, for a metric's `args` (seqeval's mode, span matching, topic decisions).
+_MODE_ARGS = {
+    "default": ("mode", "seqeval-default"), "strict": ("mode", "seqeval-strict-iob2"),
+    "exact": ("match", "exact"), "overlap": ("match", "overlap"),
+    "thresholds": ("decision", "per-label-thresholds"), "argmax": ("decision", "argmax"),
 }
 
 
@@ -186,8 +253,9 @@ def report_results(report: EvaluationReport) -> list[CardResult]:
     dataset, split = dataset_of(report.data["path"])
     key = report.format if report.task == "ner" else report.modes[0]
     return [
-        CardResult(dataset, split, metric, _lookup(report.results[mode], path), name)
-        for mode, path, metric, name in _HEADLINES[key]
+        CardResult(dataset, split, metric, _lookup(report.results[mode], path), name,
+                   (("average", average), _MODE_ARGS[mode]))
+        for mode, path, metric, name, average in _HEADLINES[key]
     ]
 
 
@@ -342,7 +410,10 @@ def _training_data(card: ModelCard) -> list[str]:
     if key in DATASETS:
         info = DATASETS[key]
         lines.append(f"- dataset: {info.name} ({info.citation}); licence: {info.licence}")
-    lines += [f"- {name}: {value}" for name, value in card.metadata.training_data.items()]
+    lines += [
+        f"- {name}: {shown_source(value) if name in ('train', 'dev', 'test') else value}"
+        for name, value in card.metadata.training_data.items()
+    ]
     return lines or ["- not recorded"]
 
 
@@ -381,6 +452,41 @@ def _limitations(card: ModelCard) -> list[str]:
     return items
 
 
+def licence_text(card: ModelCard) -> str:
+    """The terms the model comes with: its base model's and its training data's, both of which bind a user."""
+    base = card.base_model()
+    trained_on = card.training_dataset()
+    data = DATASETS.get(trained_on or "")
+    data_terms = f"{data.name}: {data.licence}" if data else f"{trained_on or 'unrecorded data'}: see its source"
+    return (
+        f"This model was fine-tuned with khabar from `{base}` (licence: {BACKBONE_LICENCES.get(base, 'see its card')})"
+        f" on {data_terms}. Using it means keeping to both sets of terms"
+        + (" (share-alike data: share adaptations under the same licence)." if data and "SA" in data.licence else ".")
+    )
+
+
+def _loading_lines(card: ModelCard) -> list[str]:
+    """How to run the checkpoint with khabar, and with plain transformers."""
+    meta = card.metadata
+    khabar_call = f'Analyzer.load({"ner" if meta.task == "ner" else "topics"}="FOLDER")'
+    lines = [f"- khabar: `from khabar import Analyzer; {khabar_call}(text)` (whole articles, exact offsets).", ""]
+    if meta.task == "ner":
+        lines.append('- transformers: `pipeline("token-classification", model="FOLDER")`; apply the normalisation '
+                     "above to the text first.")
+        return lines
+    function = "sigmoid per label" if meta.multi_label else "softmax"
+    mean_pooled = card.hyperparameters.get("model.classifier_pooling", "mean") == "mean"
+    remote = ", trust_remote_code=True" if mean_pooled else ""
+    lines.append(
+        f'- transformers: `AutoModelForSequenceClassification.from_pretrained("FOLDER"{remote})`'
+        + (" (the folder ships `modeling.py`, the mean-pooling head: read it first; it imports only torch and "
+           "transformers)" if mean_pooled else "")
+        + f"; probabilities are the {function} of the logits of one window"
+        + ("; `model.config.thresholds` holds each label's tuned decision threshold." if meta.multi_label else ".")
+    )
+    return lines
+
+
 def _hyperparameter_lines(card: ModelCard) -> list[str]:
     if not card.hyperparameters:
         return [f"- max length {card.metadata.max_length} tokens, window overlap {card.metadata.stride} tokens"]
@@ -412,6 +518,12 @@ def render_model_card(card: ModelCard) -> str:
         "",
         *_training_data(card),
         "",
+        licence_text(card),
+        "",
+        "## How to load",
+        "",
+        *_loading_lines(card),
+        "",
         "## Settings and hyperparameters",
         "",
         f"- normalisation: {', '.join(k for k, v in meta.normalization.items() if v) or 'none'}",
@@ -436,9 +548,17 @@ def write_card_text(text: str, path: str | Path) -> Path:
     return path
 
 
+def write_licence_file(card: ModelCard, folder: str | Path) -> Path | None:
+    """LICENSE.md beside the card when its `license` is `other` (the card's `license_link` points at it)."""
+    if card.licence() != "other":
+        return None
+    return write_card_text(f"# Licence terms\n\n{licence_text(card)}\n", Path(folder) / LICENCE_FILE)
+
+
 def write_model_card(folder: str | Path, metadata: CheckpointMetadata, **fields: Any) -> Path:
-    """Write README.md into a checkpoint folder (at save time: no measured results yet)."""
+    """Write README.md (and LICENSE.md where needed) into a checkpoint folder (at save time: no results yet)."""
     folder = Path(folder)
     card = ModelCard(metadata=metadata, model_name=fields.pop("model_name", folder.parent.name or "khabar-model"),
                      **fields)
+    write_licence_file(card, folder)
     return write_card_text(render_model_card(card), folder / "README.md")

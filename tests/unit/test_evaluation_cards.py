@@ -63,9 +63,9 @@ def test_ner_card_has_hub_metadata_hyperparameters_results_and_out_of_domain_not
     front = yaml.safe_load(text.split("---\n")[1])
     assert front["language"] == ["ar"] and front["pipeline_tag"] == "token-classification"
     assert front["base_model"] == "intfloat/multilingual-e5-small"
-    assert front["datasets"] == ["anercorp", "aqmar"]
+    assert front["datasets"] == ["khabar-data/anercorp", "khabar-data/aqmar"]
     (entry,) = front["model-index"][0]["results"]
-    assert entry["dataset"] == {"name": "AQMAR Arabic Wikipedia NER", "type": "aqmar", "split": "test"}
+    assert entry["dataset"] == {"name": "AQMAR Arabic Wikipedia NER", "type": "khabar-data/aqmar", "split": "test"}
     names = [metric["name"] for metric in entry["metrics"]]
     assert names[:2] == ["F1 (seqeval default)", "F1 (seqeval strict IOB2)"]
     assert "CC BY-SA 4.0" in text  # the training data's licence
@@ -110,3 +110,54 @@ def test_card_written_at_training_time_has_no_results_yet(tmp_path):
     path = write_model_card(tmp_path, _ner_metadata())
     text = path.read_text(encoding="utf-8")
     assert "model-index" not in text and "No held-out evaluation has been recorded yet" in text
+
+
+def test_cards_pass_hub_metadata_parsing_with_licence_ids_and_metric_args(tmp_path):
+    """huggingface_hub reads the front matter: licence, Hub-style dataset ids, model-index with metric args."""
+    from huggingface_hub import ModelCard as HubCard
+
+    run = _checkpoint(tmp_path, _ner_metadata())
+    card = build_model_card(run, [_aqmar_report(tmp_path / "aqmar.json")])
+    path = tmp_path / "README.md"
+    path.write_text(render_model_card(card), encoding="utf-8")
+    hub = HubCard.load(path)
+    data = hub.data.to_dict()
+    # e5-small is MIT and ANERcorp CC BY-SA 4.0: two sets of terms, so `other`, named, with the terms file linked.
+    assert data["license"] == "other" and data["license_name"] == "khabar-combined-terms"
+    assert data["license_link"] == "LICENSE.md"
+    assert all("/" in name for name in data["datasets"])
+    results = hub.data.eval_results
+    assert results and {r.dataset_type for r in results} == {"khabar-data/aqmar"}
+    by_name = {r.metric_name: r for r in results}
+    assert by_name["F1 (seqeval default)"].metric_args == {"average": "micro", "mode": "seqeval-default"}
+    assert by_name["macro F1 (default)"].metric_args["average"] == "macro"
+    assert "/data/" not in path.read_text(encoding="utf-8")  # no path of the training machine
+    assert "anercorp/train.txt" in path.read_text(encoding="utf-8")
+
+
+def test_one_shared_licence_is_the_cards_licence_and_needs_no_terms_file(tmp_path):
+    from khabar.cards import card_licence, write_licence_file
+
+    assert card_licence("CAMeL-Lab/bert-base-arabic-camelbert-msa", ["khabar-sample"]) == "apache-2.0"
+    assert card_licence("intfloat/multilingual-e5-small", ["news-topics"]) == "other"
+    assert card_licence("someone/unknown-model", ["khabar-sample"]) == "other"
+    metadata = _ner_metadata()
+    metadata.training_data = {"train": "/x/khabar/data/sample/ner.conll"}
+    metadata.backbone = "CAMeL-Lab/bert-base-arabic-camelbert-msa"
+    folder = tmp_path / "best"
+    folder.mkdir()
+    write_model_card(folder, metadata)
+    front = yaml.safe_load((folder / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+    assert front["license"] == "apache-2.0" and "license_name" not in front
+    assert not (folder / "LICENSE.md").exists()
+    card = build_model_card(_checkpoint(tmp_path / "other", _ner_metadata()))
+    assert write_licence_file(card, tmp_path).read_text(encoding="utf-8").startswith("# Licence terms")
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("hf:org/name:cfg@test", ("org/name", "test")),
+    ("/data/saved@validation", ("saved", "validation")),
+    ("/work/shared/data/asnd/test.csv", ("asnd", "test")),
+])
+def test_dataset_names_of_datasets_sources(source, expected):
+    assert dataset_of(source) == expected

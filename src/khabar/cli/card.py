@@ -32,9 +32,12 @@ def run_card(args: argparse.Namespace) -> int:
 
     if args.output is not None:
         check_output_path(args.output)
-    from khabar.cards import build_model_card, render_model_card, write_card_text
+    from pathlib import Path
+
+    from khabar.cards import build_model_card, render_model_card, write_card_text, write_licence_file
 
     card = build_model_card(args.checkpoint, args.report, model_name=args.name)
-    output = args.output or resolve_checkpoint_folder(args.checkpoint) / "README.md"
+    output = Path(args.output) if args.output else resolve_checkpoint_folder(args.checkpoint) / "README.md"
+    write_licence_file(card, output.parent)  # the card's license_link names LICENSE.md beside it
     print(f"model card written to {write_card_text(render_model_card(card), output)}", file=sys.stderr)
     return 0
