@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,7 +57,7 @@ class Task(Protocol):
         ...
 
 
-class TaskBase:
+class TaskBase(ABC):
     """What NER and topics share: the backbone's tokenizer behind the configured normalisation, the dev/test
     splits, label checks on restore, the fields every checkpoint records, and how evaluation runs under the
     accelerator (its device, autocast and this process's shard)."""
@@ -71,9 +72,9 @@ class TaskBase:
         self.normalization = NormalizationConfig.from_dict(config.model.normalization)
         self.word_tokenizer = WordTokenizer(self.tokenizer, config.model.max_length, self.normalization)
 
+    @abstractmethod
     def read_test(self) -> list:
         """The config's test split, read as this task reads its data."""
-        raise NotImplementedError
 
     def split_examples(self, split: str) -> list:
         if split == "dev":
