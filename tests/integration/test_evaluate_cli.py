@@ -220,7 +220,8 @@ def test_card_carries_report_figures_in_model_index(ner_run, topics_run, tmp_pat
     front = yaml.safe_load(text.split("---\n")[1])
     assert front["language"] == ["ar"] and front["pipeline_tag"] == "token-classification"
     assert front["base_model"] == "intfloat/multilingual-e5-small"
-    assert front["datasets"] == ["khabar-sample"]
+    assert front["datasets"] == ["khabar-data/khabar-sample"]
+    assert front["license"] == "other" and (tmp_path / "LICENSE.md").is_file()  # e5 (MIT) and sample (Apache-2.0)
     (result,) = front["model-index"][0]["results"]
     metrics = {m["name"]: m["value"] for m in result["metrics"]}
     assert metrics["F1 (seqeval default)"] == round(report["results"]["default"]["micro"]["f1"], 4)
