@@ -11,6 +11,7 @@ from pathlib import Path
 
 from khabar.checkpoint import check_safetensors_files, read_metadata, resolve_checkpoint_folder
 from khabar.errors import CheckpointError, KhabarError, quote
+from khabar.hub import hub_offline
 
 __all__ = ["PushError", "files_to_push", "push_checkpoint"]
 
@@ -29,7 +30,7 @@ def push_checkpoint(
     commit_message: str = "Upload khabar checkpoint",
 ) -> str:
     """Create `repo_id` if needed and upload the checkpoint folder (or a run folder's best/); returns its URL."""
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import HFValidationError
     from huggingface_hub.utils import validate_repo_id
 
@@ -40,7 +41,7 @@ def push_checkpoint(
         validate_repo_id(repo_id)
     except HFValidationError as error:
         raise PushError(f"--repo-id {quote(repo_id)} is not a Hub repository id like 'user/name': {error}") from None
-    if constants.HF_HUB_OFFLINE:
+    if hub_offline():
         raise PushError("cannot push: the Hugging Face Hub is offline here (HF_HUB_OFFLINE is set); unset it on a "
                         "machine that can reach the Hub")
     api = HfApi(token=token)

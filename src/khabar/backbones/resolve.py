@@ -18,6 +18,7 @@ from typing import Any
 
 from khabar.checkpoint import check_safetensors_files, pickle_refusal
 from khabar.errors import BackboneError, quote, shorten
+from khabar.hub import hub_offline
 
 try:  # POSIX; elsewhere two processes converting at once are not guarded
     import fcntl
@@ -287,16 +288,6 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
 
-def _hub_offline() -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    try:
-        from huggingface_hub import constants
-    except ImportError:  # pragma: no cover - huggingface_hub ships with transformers
-        return False
-    return bool(constants.HF_HUB_OFFLINE)
-
-
 def _hub_cached(repo_id: str) -> Path | None:
     """The cached snapshot of `repo_id` when it has config, tokenizer and safetensors; never downloads."""
     try:
@@ -318,7 +309,7 @@ def _download(repo_id: str) -> Path:
         RevisionNotFoundError,
     )
 
-    offline = _hub_offline()
+    offline = hub_offline()
     try:
         path = Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS, local_files_only=offline))
     except (RepositoryNotFoundError, RevisionNotFoundError, GatedRepoError) as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -12,6 +11,7 @@ from typing import Any, TextIO
 
 from khabar.data.io import count_nonblank_lines, decode_lines, decode_text, iter_lines, json_objects, read_text
 from khabar.errors import DataFormatError, KhabarError, UsageError, quote
+from khabar.hub import hub_offline
 
 __all__ = ["DatasetSource", "DocumentSource", "FileSource", "InputDocument", "StdinSource"]
 
@@ -169,7 +169,7 @@ class DatasetSource(DocumentSource):
                 return datasets.load_dataset(builder, data_files=str(path), split=self.split or "train", streaming=True)
             if path.exists():
                 raise UsageError(f"--dataset {self.name}: a folder, but not one written by save_to_disk")
-            if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+            if hub_offline():
                 raise UsageError(
                     f"--dataset {self.name}: not a local dataset, and the Hugging Face Hub is offline "
                     "(HF_HUB_OFFLINE is set): give a save_to_disk folder or a parquet/JSONL file"

@@ -20,7 +20,6 @@ the row, counted from 0 as `dataset[row]` counts (JSONL: the line, from 1).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from khabar.data.io import iter_lines, json_objects, parse_json_line
 from khabar.data.tags import detect_scheme, split_tag, to_iob2
 from khabar.data.topics import ID_COLUMNS, LABEL_COLUMNS, TEXT_COLUMNS, TITLE_COLUMNS, TopicDocument, _document, _Raw
 from khabar.errors import DataFormatError, quote, shorten
+from khabar.hub import hub_offline
 
 __all__ = [
     "HUB_PREFIX",
@@ -164,10 +164,6 @@ def _parse_hub(source: str) -> tuple[str, str | None, str]:
     return name, config or None, split
 
 
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _load_hub(source: str) -> Any:
     import datasets
 
@@ -175,7 +171,7 @@ def _load_hub(source: str) -> Any:
     try:
         return datasets.load_dataset(name, config, split=split)
     except ConnectionError:
-        reason = "the Hub is offline (HF_HUB_OFFLINE=1)" if _hub_offline() else "the Hub cannot be reached"
+        reason = "the Hub is offline (HF_HUB_OFFLINE=1)" if hub_offline() else "the Hub cannot be reached"
         raise DataFormatError(
             source, None, f"dataset {quote(name)} is not in the local datasets cache and {reason}; "
             "download it once online, or save it with save_to_disk and give that folder"

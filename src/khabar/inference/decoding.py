@@ -25,6 +25,7 @@ from khabar.text import Span
 
 __all__ = [
     "allowed_transitions",
+    "chosen_topics",
     "constrained_tag_indices",
     "decide_topics",
     "decode_tag_indices",
@@ -193,9 +194,16 @@ def decode_topics(
     """
     if len(probabilities) != len(labels):
         raise UsageError(f"{len(probabilities)} probabilities for {len(labels)} labels")
-    scores = {label: float(p) for label, p in zip(labels, probabilities, strict=True)}
     limits = thresholds or {}
     cut = [limits.get(label, DEFAULT_THRESHOLD) for label in labels] if multi_label else None
-    (chosen,) = decide_topics(np.array([list(scores.values())]), cut)
+    (chosen,) = decide_topics(np.array([list(probabilities)], dtype=float), cut)
+    return chosen_topics(probabilities, chosen, labels)
+
+
+def chosen_topics(
+    probabilities: Sequence[float], chosen: Sequence[int], labels: Sequence[str]
+) -> tuple[tuple[Topic, ...], dict[str, float]]:
+    """One document's chosen topics (a 0/1 row of `decide_topics`), most probable first, and every score."""
+    scores = {label: float(p) for label, p in zip(labels, probabilities, strict=True)}
     ranked = sorted((label for label, keep in zip(labels, chosen, strict=True) if keep), key=lambda x: -scores[x])
     return tuple(Topic(label, scores[label]) for label in ranked), scores

@@ -13,7 +13,7 @@ import torch
 
 from khabar.checkpoint import probability_function
 from khabar.features import TokenWindow, WordTokenizer, text_windows
-from khabar.inference.decoding import decide_topics, decode_topics
+from khabar.inference.decoding import chosen_topics, decide_topics
 from khabar.inference.document import Topic
 from khabar.inference.forward import ForwardOptions, pool_windows, to_probabilities
 from khabar.inference.loading import LoadedCheckpoint
@@ -72,8 +72,9 @@ class TopicPredictor(ForwardOptions):
 
     def topics(self, texts: Sequence[str]) -> list[tuple[tuple[Topic, ...], dict[str, float]]]:
         """Per document: the chosen topics, most probable first, and every label's probability."""
-        cut = dict(zip(self.labels, self.thresholds, strict=True)) if self.thresholds is not None else None
+        probabilities = self.probabilities(texts)
+        decisions = self.decide(probabilities)  # one decision over the whole batch
         return [
-            decode_topics(row, self.labels, multi_label=self.multi_label, thresholds=cut)
-            for row in self.probabilities(texts).tolist()
+            chosen_topics(row, chosen, self.labels)
+            for row, chosen in zip(probabilities.tolist(), decisions.tolist(), strict=True)
         ]
