@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
-from khabar.data import TaggedSentence, read_conll
+from khabar.data import TaggedSentence
 from khabar.data.examples import detect_ner_format, read_ner_examples
 from khabar.data.tags import entity_spans, entity_types
 from khabar.evaluation.common import data_info, entity_types_or_bare, model_info, prediction_settings
@@ -135,7 +135,9 @@ def evaluate_ner_conll(
     `evaluate_ner_conll("runs/ner-anercorp", "aqmar/test.txt", label_map={"MIS": "MISC", "PER": "PERS"})`.
     """
     # CoNLL, or rows of tokens and tags from `datasets` (folder, parquet, token JSONL, `hf:`).
-    sentences = read_conll(data) if detect_ner_format(data) != "datasets" else read_ner_examples(data)
+    # Detected once here (read_ner_examples would detect again); anything not from `datasets` is read as CoNLL.
+    source_format = "datasets" if detect_ner_format(data) == "datasets" else "conll"
+    sentences = read_ner_examples(data, format=source_format)
     folder = resolve_checkpoint_folder(model)
     metadata = read_metadata(folder, task="ner")
     reconcile_labels(entity_types(t for s in sentences for t in s.tags), entity_types_or_bare(metadata.labels),
