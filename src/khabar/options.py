@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["DECODINGS", "DEFAULT_DEVICE", "EVALUATION_FORMATS", "PRECISIONS"]
+__all__ = ["CLITIC_MODES", "DECODINGS", "DEFAULT_DEVICE", "EVALUATION_FORMATS", "PRECISIONS"]
 
 # NER tags from word probabilities: the most probable valid tag sequence, or each word's argmax.
 DECODINGS = ("constrained", "argmax")
+# Entity spans: after the proclitics glued to the first word (والصين -> الصين), or whole words.
+CLITIC_MODES = ("split", "keep")
 # auto: bf16 where the hardware multiplies it natively, else fp32. int8: dynamic quantisation (CPU).
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 # Evaluation data formats; auto picks from the checkpoint's task and the file's extension.

@@ -21,6 +21,8 @@ from khabar.errors import CheckpointError
 from khabar.features import plan_windows
 from khabar.inference import Entity
 from khabar.text import split_sentences, split_words
+from khabar.text.clitics import PROCLITIC_SEQUENCES
+from khabar.text.normalize import ARABIC_MARKS, FORMAT_MARKS, normalize_word
 from tests.unit.test_text_segment import arabic_text
 
 # Long runs without spaces: one word each, longer than any window (its pieces are capped to the window).
@@ -66,13 +68,20 @@ def count_forward_rows(model: torch.nn.Module) -> Iterator[list[int]]:
 
 
 def assert_valid_document(document: Document, text: str, topic_labels: int | None = None) -> None:
-    """The documented invariants: exact offsets on word boundaries, order, no overlap, scores in [0, 1]."""
+    """The documented invariants: exact offsets that start at a word or after its proclitics (never between a
+    letter and its marks) and end at a word's end, order, no overlap, scores in [0, 1], a clean name."""
     words = split_words(text)
     starts, ends = {w.start for w in words}, {w.end for w in words}
     previous_end = 0
     for entity in document.entities:
         assert text[entity.start : entity.end] == entity.text, entity
-        assert entity.start in starts and entity.end in ends, f"{entity} splits a word"
+        word_start = max(start for start in starts if start <= entity.start)
+        proclitics = normalize_word(text[word_start : entity.start])
+        assert entity.start in starts or proclitics in PROCLITIC_SEQUENCES, f"{entity} splits a word"
+        assert entity.start in starts or text[entity.start] not in ARABIC_MARKS, f"{entity} parts letter and marks"
+        assert entity.end in ends, f"{entity} splits a word"
+        assert entity.name, f"{entity} has no name"
+        assert entity.name == entity.text.strip() or not set(entity.name) & (ARABIC_MARKS | FORMAT_MARKS), entity
         assert previous_end <= entity.start < entity.end, f"{entity} overlaps or is out of order"
         assert 0.0 <= entity.score <= 1.0
         previous_end = entity.end
@@ -333,7 +342,7 @@ def test_cli_analyses_each_file_as_one_document(cli_checkpoints, tmp_path, capsy
         assert set(record) == {"id", "text", "entities", "topics"} and record["topics"] and record["text"] == text
         for entity in record["entities"]:
             assert text[entity["start"] : entity["end"]] == entity["text"]
-            assert set(entity) == {"text", "label", "start", "end", "score"}
+            assert set(entity) == {"text", "label", "start", "end", "score", "name"}
 
 
 def test_cli_reads_stdin_when_no_file_is_given(cli_checkpoints, monkeypatch, capsys):

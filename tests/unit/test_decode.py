@@ -25,7 +25,7 @@ def _decode(tags, scores=None, **options):
 
 def test_b_then_i_is_one_entity_spanning_its_words():
     (entity,) = entities_from_tags(TEXT, WORDS, ["O", "B-PERS", "I-PERS", "O", "O", "O"], [1.0] * 6)
-    assert entity == Entity("فوميو كيشيدا", "PERS", len("قال "), KISHIDA + len("كيشيدا"), 1.0)
+    assert entity == Entity("فوميو كيشيدا", "PERS", len("قال "), KISHIDA + len("كيشيدا"), 1.0, "فوميو كيشيدا")
     assert TEXT[entity.start : entity.end] == entity.text
 
 
@@ -42,7 +42,8 @@ def test_type_change_inside_a_run_starts_a_new_entity():
 
 
 def test_b_after_b_of_the_same_type_separates_entities():
-    assert _decode(["O", "O", "O", "O", "B-LOC", "B-LOC"]) == [("LOC", "اليابان"), ("LOC", "والصين")]
+    assert _decode(["O", "O", "O", "O", "B-LOC", "B-LOC"]) == [("LOC", "اليابان"), ("LOC", "الصين")]
+    assert _decode(["O", "O", "O", "O", "B-LOC", "B-LOC"], clitics="keep") == [("LOC", "اليابان"), ("LOC", "والصين")]
 
 
 def test_entities_do_not_cross_group_boundaries():
@@ -58,7 +59,7 @@ def test_score_is_the_mean_probability_of_the_predicted_labels():
 
 def test_bioes_tags_are_read_with_their_scheme():
     tags = ["O", "B-PERS", "E-PERS", "O", "S-LOC", "S-LOC"]
-    assert _decode(tags, scheme="BIOES") == [("PERS", "فوميو كيشيدا"), ("LOC", "اليابان"), ("LOC", "والصين")]
+    assert _decode(tags, scheme="BIOES") == [("PERS", "فوميو كيشيدا"), ("LOC", "اليابان"), ("LOC", "الصين")]
 
 
 def test_offsets_cover_diacritics_and_tatweel_of_the_original_text():

@@ -17,7 +17,7 @@ from typing import Any
 
 from khabar.cli._common import DEVICE_HELP, check_output_path
 from khabar.errors import DataFormatError, UsageError
-from khabar.options import DECODINGS, DEFAULT_DEVICE, PRECISIONS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, PRECISIONS
 
 __all__ = ["register"]
 
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         "analyze",
         help="find entities and topics in documents",
         description="Analyse documents with an NER checkpoint, a topic checkpoint, or both. Writes one JSON "
-        "object per document (id, text, entities with text/label/start/end/score, topics with label/score). "
+        "object per document (id, text, entities with text/label/start/end/score/name, topics with label/score). "
         "Exit status 1 when some documents could not be analysed (each is reported on stderr).",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="documents (one per file; .jsonl: one per line)")
@@ -55,6 +55,9 @@ def register(subparsers: Any) -> None:
                              "else fp32")
     parser.add_argument("--decoding", choices=DECODINGS, default="constrained",
                         help="NER tags: constrained (default; the best valid sequence) or argmax (each word alone)")
+    parser.add_argument("--clitics", choices=CLITIC_MODES, default="split",
+                        help="entity spans: split (default) leaves out proclitics glued to a name (والصين -> الصين); "
+                             "keep gives whole words")
     parser.add_argument(
         "--pack-sentences", action=argparse.BooleanOptionalAction, default=None,
         help="pack whole sentences into windows, or read each sentence alone (default: the NER checkpoint's "
@@ -107,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     analyzer = Analyzer.load(
         ner=args.ner, topics=args.topics, device=device, quantize=args.quantize,
         batch_size=args.batch_size, pack_sentences=args.pack_sentences, precision=args.precision,
-        decoding=args.decoding,
+        decoding=args.decoding, clitics=args.clitics,
     )
     if args.format == "table":
         formatter = partial(format_table, entities=args.ner is not None, topics=args.topics is not None)

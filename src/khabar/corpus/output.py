@@ -35,15 +35,17 @@ def format_json(identifier: str, document: Document) -> str:
 
 
 def format_table(identifier: str, document: Document, *, entities: bool, topics: bool) -> str:
-    """A readable block: entities (label, text, start-end, score), then topics (label, score)."""
+    """A readable block: entities (label, text, start-end, score, and the name when it is spelled otherwise),
+    then topics (label, score)."""
     lines = [f"# {identifier}"]
     if entities:
         lines.append(f"entities ({len(document.entities)}):")
         label_width = max((len(e.label) for e in document.entities), default=0)
         text_width = max((len(e.text) for e in document.entities), default=0)
         for e in document.entities:
+            name = f"  = {e.name}" if e.name != e.text else ""
             lines.append(
-                f"  {e.label:<{label_width}}  {e.text:<{text_width}}  {f'{e.start}-{e.end}':>11}  {e.score:.3f}"
+                f"  {e.label:<{label_width}}  {e.text:<{text_width}}  {f'{e.start}-{e.end}':>11}  {e.score:.3f}{name}"
             )
     if topics:
         lines.append(f"topics ({len(document.topics)}):")

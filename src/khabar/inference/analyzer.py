@@ -25,7 +25,7 @@ from khabar.inference.document import Document, TaggedWord
 from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_device, resolve_precision
 from khabar.inference.ner import NerPredictor, WordGroups, WordTags
 from khabar.inference.topics import TopicPredictor
-from khabar.options import DECODINGS, DEFAULT_DEVICE
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE
 from khabar.text import Span, split_sentences, split_words
 from khabar.text.normalize import FORMAT_MARKS
 
@@ -91,6 +91,7 @@ class Analyzer:
         batch_size: int = 32,
         pack_sentences: bool | None = None,
         decoding: str = "constrained",
+        clitics: str = "split",
     ) -> None:
         if ner is None and topics is None:
             raise UsageError("an Analyzer needs an NER checkpoint, a topic checkpoint, or both; got neither")
@@ -99,7 +100,10 @@ class Analyzer:
             _check_ner_labels(ner)
         if decoding not in DECODINGS:
             raise UsageError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+        if clitics not in CLITIC_MODES:
+            raise UsageError(f"clitics must be one of {', '.join(CLITIC_MODES)}, got {clitics!r}")
         self.ner = ner
+        self.clitics = clitics
         self.topics = topics
         self.batch_size = batch_size
         self.decoding = decoding
@@ -118,6 +122,7 @@ class Analyzer:
         pack_sentences: bool | None = None,
         precision: str = "auto",
         decoding: str = "constrained",
+        clitics: str = "split",
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
@@ -131,6 +136,9 @@ class Analyzer:
         sentences give one by one, or whole sentences packed into windows up to the checkpoint's max length.
         `pack_sentences` overrides it. `decoding="constrained"` (the default) reads each
         sentence's most probable valid tag sequence; `"argmax"` takes each word's best tag on its own.
+        `clitics="split"` (the default) starts an entity after the proclitics glued to its first word
+        (`والصين` gives `الصين`; names that begin with the same letters, like `وليد`, stay whole); `"keep"`
+        gives whole-word spans. Word-level outputs (`word_labels`) are the same in both.
         """
         if ner is None and topics is None:
             raise UsageError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
@@ -143,7 +151,8 @@ class Analyzer:
         ner_checkpoint = load_checkpoint(ner, "ner", **options) if ner is not None else None
         topic_checkpoint = load_checkpoint(topics, "topics", **options) if topics is not None else None
         return cls(
-            ner_checkpoint, topic_checkpoint, batch_size=batch_size, pack_sentences=pack_sentences, decoding=decoding
+            ner_checkpoint, topic_checkpoint, batch_size=batch_size, pack_sentences=pack_sentences,
+            decoding=decoding, clitics=clitics,
         )
 
     def __repr__(self) -> str:
@@ -151,7 +160,7 @@ class Analyzer:
         topics = self.topics.path if self.topics is not None else None
         return (
             f"Analyzer(ner={str(ner)!r}, topics={str(topics)!r}, pack_sentences={self.pack_sentences}, "
-            f"precision={self.precision!r}, decoding={self.decoding!r})"
+            f"precision={self.precision!r}, decoding={self.decoding!r}, clitics={self.clitics!r})"
         )
 
     @property
@@ -229,7 +238,7 @@ class Analyzer:
             predicted = self._ner_predictor(batch_size).predict([d.for_predictor() for d in split])
             scheme = self.ner.metadata.tag_scheme or "IOB2"
             entities = [
-                tuple(_entities(text, document, tags, scheme))
+                tuple(_entities(text, document, tags, scheme, self.clitics))
                 for text, document, tags in zip(live, split, predicted, strict=True)
             ]
         topics: list[tuple] = [((), {})] * len(live)
@@ -246,9 +255,10 @@ class Analyzer:
         return documents
 
 
-def _entities(text: str, document: _SplitDocument, predicted: WordTags, scheme: str) -> list:
+def _entities(text: str, document: _SplitDocument, predicted: WordTags, scheme: str, clitics: str) -> list:
     return entities_from_tags(
-        text, document.words, predicted.tags, predicted.scores, groups=document.groups, scheme=scheme
+        text, document.words, predicted.tags, predicted.scores, groups=document.groups, scheme=scheme,
+        clitics=clitics,
     )
 
 

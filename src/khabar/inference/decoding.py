@@ -20,8 +20,9 @@ from khabar.checkpoint import DEFAULT_THRESHOLD
 from khabar.data.tags import entity_spans, split_tag, to_iob2
 from khabar.errors import UsageError
 from khabar.inference.document import Entity, Topic
-from khabar.options import DECODINGS
+from khabar.options import CLITIC_MODES, DECODINGS
 from khabar.text import Span
+from khabar.text.clitics import ProcliticReader, canonical_name
 
 __all__ = [
     "allowed_transitions",
@@ -131,6 +132,8 @@ def entities_from_tags(
     *,
     groups: Sequence[tuple[int, int]] | None = None,
     scheme: str = "IOB2",
+    clitics: str = "split",
+    reader: ProcliticReader | None = None,
 ) -> list[Entity]:
     """Entities from per-word tags, with offsets into `text` (the string `words` were split from).
 
@@ -141,21 +144,33 @@ def entities_from_tags(
     should give the entities its sentences give one by one. `score` is the mean over the entity's words of
     `scores` (the probability of each word's predicted label).
 
-    >>> text = "زار فوميو كيشيدا واشنطن"
+    The first word's proclitics are read by `reader` (default: the packaged lexicon). With `clitics="split"`
+    the entity starts after them (`والصين` gives `الصين`); with `"keep"` it starts at the word. Either way the
+    entity's `name` is its canonical spelling (`khabar.text.clitics.canonical_name`).
+
+    >>> text = "زار فوميو كيشيدا واشنطن والصين"
     >>> from khabar.text import split_words
-    >>> [(e.text, e.label) for e in entities_from_tags(
-    ...     text, split_words(text), ["O", "B-PERS", "I-PERS", "I-LOC"], [0.9, 0.8, 0.6, 0.7])]
-    [('فوميو كيشيدا', 'PERS'), ('واشنطن', 'LOC')]
+    >>> [(e.text, e.label, e.name) for e in entities_from_tags(
+    ...     text, split_words(text), ["O", "B-PERS", "I-PERS", "B-LOC", "B-LOC"], [0.9, 0.8, 0.6, 0.7, 0.9])]
+    [('فوميو كيشيدا', 'PERS', 'فوميو كيشيدا'), ('واشنطن', 'LOC', 'واشنطن'), ('الصين', 'LOC', 'الصين')]
     """
     if not len(words) == len(tags) == len(scores):
         raise UsageError(f"{len(words)} words but {len(tags)} tags and {len(scores)} scores")
+    if clitics not in CLITIC_MODES:
+        raise UsageError(f"clitics must be one of {', '.join(CLITIC_MODES)}, got {clitics!r}")
+    reader = reader or ProcliticReader.packaged()
     entities: list[Entity] = []
     for group_start, group_end in groups if groups is not None else [(0, len(words))]:
         for kind, first, last in entity_spans(to_iob2(tags[group_start:group_end], scheme)):
             first, last = group_start + first, group_start + last
             start, end = words[first].start, words[last - 1].end
             score = sum(scores[first:last]) / (last - first)
-            entities.append(Entity(text[start:end], kind, start, end, min(1.0, max(0.0, score))))
+            proclitics = reader.read(words[first].text)
+            # A "name" of marks alone (a word that is one diacritic) keeps its surface rather than become empty.
+            name = canonical_name(proclitics, text[words[first].end : end]) or text[start:end]
+            if clitics == "split":
+                start += proclitics.skip
+            entities.append(Entity(text[start:end], kind, start, end, min(1.0, max(0.0, score)), name))
     return entities
 
 

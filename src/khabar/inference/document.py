@@ -12,6 +12,11 @@ __all__ = ["Document", "Entity", "TaggedWord", "Topic"]
 class Entity:
     """A named entity: `document.text[start:end] == text`; `score` is a probability in [0, 1].
 
+    With `clitics="split"` (the default) the span leaves out proclitics glued to the name (`و` of `والصين`), and
+    `name` is the entity's canonical spelling, the same in every document whatever proclitics, diacritics,
+    tatweel or invisible marks it was written with (`للصين` and `وَالصِّين` both give `الصين`); see
+    `khabar.text.clitics`.
+
     The score is the mean, over the entity's words, of the probability the model gave the label it predicted
     for that word (read at the word's first sub-token), so one unsure word pulls a long name's score down.
     """
@@ -21,9 +26,13 @@ class Entity:
     start: int
     end: int
     score: float
+    name: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score}
+        return {
+            "text": self.text, "label": self.label, "start": self.start, "end": self.end, "score": self.score,
+            "name": self.name,
+        }
 
 
 @dataclass(frozen=True)
