@@ -162,13 +162,19 @@ def format_report(report: EvaluationReport) -> str:
         + ", ".join(f"{value} {key}" for key, value in data.get("counts", {}).items())
         + ")",
     ]
+    gold_spans = data.get("gold_spans")
+    if gold_spans:
+        lines.append(
+            f"gold  marks {gold_spans['convention']}; {gold_spans['entities_after_proclitics']} gold entities start "
+            "after glued proclitics"
+        )
     block = _topic_block if report.task == "topics" else _entity_block
     for mode in report.modes:
         lines.append("")
         lines.extend(block(mode, report.results[mode]))
     worst = report.details.get("worst_documents", [])
     if worst:
-        lines += ["", "worst documents (exact f1, gold/predicted/exact/overlap matches):"]
+        lines += ["", "worst documents (exact f1, gold/predicted/exact/overlap matches):"]  # proclitic: see the report
         lines += [
             f"  {doc['id']}: {doc['exact_f1']:.3f}  {doc['gold']}/{doc['predicted']}/{doc['exact']}/{doc['overlap']}"
             for doc in worst

@@ -9,7 +9,7 @@ import sys
 
 from khabar.cli._common import DEVICE_HELP, check_output_path
 from khabar.errors import DataFormatError, UsageError
-from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, PRECISIONS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, PRECISIONS
 
 FORMATS = EVALUATION_FORMATS
 
@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="topics: read only the first N windows of each document (ablation; default all)")
     parser.add_argument("--decoding", choices=DECODINGS,
                         help="NER: constrained (default; the best valid tag sequence) or argmax (each word alone)")
+    parser.add_argument("--clitics", choices=CLITIC_MODES,
+                        help="span JSONL: entity spans after glued proclitics (split, default) or whole words (keep)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     parser.add_argument("--device", default=DEFAULT_DEVICE, help=DEVICE_HELP)
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
@@ -70,7 +72,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.model, args.data, format=args.format, label_map=parse_label_map(args.label_map),
         threshold=args.threshold, batch_size=args.batch_size, device=args.device, precision=args.precision,
         worst=args.worst,
-        progress=args.progress, max_windows=args.max_windows, decoding=args.decoding,
+        progress=args.progress, max_windows=args.max_windows, decoding=args.decoding, clitics=args.clitics,
     )
     print(format_report(report))
     if args.output:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
 from khabar.errors import ConfigError
-from khabar.options import DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
 from khabar.reports import EvaluationReport
 
 __all__ = ["FORMATS", "detect_format", "evaluate"]
@@ -44,11 +44,13 @@ def evaluate(
     progress: bool = False,
     max_windows: int | None = None,
     decoding: str | None = None,
+    clitics: str | None = None,
 ) -> EvaluationReport:
     """Score `model` on `data` in the given format (`auto`: from the checkpoint's task and the file's extension).
 
     `device="auto"` runs on CUDA when available; `precision` defaults to fp32 so that figures are comparable across
-    machines (the report records both, and the decoding).
+    machines (the report records both, and the decoding). `clitics` ("split", the default, or "keep") is how
+    span evaluation's Analyzer draws entity spans; word-level formats have no use for it.
     """
     if format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -61,11 +63,15 @@ def evaluate(
     metadata = read_metadata(resolve_checkpoint_folder(model))
     if format == "auto":
         format = detect_format(data, metadata.task)
+    if clitics is not None and format != "spans":
+        raise ConfigError(f"--clitics applies to span evaluation; {format} data is scored on words")
     if format == "topics":
         if decoding is not None:
             raise ConfigError("--decoding applies to NER models; topics are decided by thresholds or argmax")
         return evaluate_topics(model, data, threshold=threshold, label_map=label_map, batch_size=batch_size,
                                device=device, precision=precision, progress=progress, max_windows=max_windows)
+    if clitics is not None and clitics not in CLITIC_MODES:
+        raise ConfigError(f"clitics must be one of {', '.join(CLITIC_MODES)}, got {clitics!r}")
     decoding = decoding or "constrained"
     if decoding not in DECODINGS:
         raise ConfigError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
@@ -75,6 +81,7 @@ def evaluate(
         raise ConfigError("--threshold applies to topic models; NER decodes tags (see --decoding)")
     if format == "spans":
         return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst,
-                                  device=device, precision=precision, progress=progress, decoding=decoding)
+                                  device=device, precision=precision, progress=progress, decoding=decoding,
+                                  clitics=clitics or "split")
     return evaluate_ner_conll(model, data, label_map=label_map, batch_size=batch_size, device=device,
                               precision=precision, progress=progress, decoding=decoding)

@@ -1,9 +1,12 @@
-"""Character-span entity scores: exact matches (label and offsets) and one-to-one overlap matches.
+"""Character-span entity scores: exact matches, proclitic-tolerant matches and one-to-one overlap matches.
 
 Raw documents have no gold words to tag, so seqeval does not apply: entities are compared as character
-spans. An exact match needs the same label, start and end. An overlap match needs the same label and at
-least one shared character; each gold entity pairs with at most one predicted entity and vice versa (a
-maximum bipartite matching), so one long prediction covering two gold names earns one match, not two.
+spans. An exact match needs the same label, start and end. A proclitic match also accepts starts that differ
+only by proclitics glued to the name inside one word (`والصين` against `الصين`), so gold written with bare
+names and predictions with whole words (or the reverse) can be compared on what they agree on. An overlap
+match needs the same label and at least one shared character. In the last two modes each gold entity pairs
+with at most one predicted entity and vice versa (a maximum bipartite matching), so one long prediction
+covering two gold names earns one match, not two.
 """
 
 from __future__ import annotations
@@ -15,10 +18,21 @@ from dataclasses import dataclass
 from khabar.data.spans import CharEntity
 from khabar.errors import UsageError
 from khabar.evaluation.ner_metrics import PRF, EntityScores
+from khabar.text.clitics import PROCLITIC_SEQUENCES
+from khabar.text.normalize import ARABIC_MARKS, TATWEEL, normalize_word
 
-__all__ = ["DocumentMatch", "exact_matches", "match_documents", "overlap_matches", "span_scores"]
+__all__ = [
+    "DocumentMatch",
+    "exact_matches",
+    "match_documents",
+    "overlap_matches",
+    "proclitic_matches",
+    "span_scores",
+    "starts_after_proclitics",
+]
 
-MODES = ("exact", "overlap")
+MODES = ("exact", "proclitic", "overlap")
+_MARKS = ARABIC_MARKS | {TATWEEL}
 
 
 def exact_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity]) -> list[tuple[int, int]]:
@@ -35,15 +49,51 @@ def exact_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity]) -
 
 
 def overlap_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity]) -> list[tuple[int, int]]:
-    """A maximum one-to-one matching of same-label entities that share a character (Kuhn's augmenting paths).
+    """A maximum one-to-one matching of same-label entities that share a character.
 
     >>> overlap_matches([CharEntity(0, 5, "PERS"), CharEntity(6, 9, "PERS")], [CharEntity(0, 9, "PERS")])
     [(0, 0)]
     """
-    candidates = [
-        [j for j, p in enumerate(predicted) if p.label == g.label and p.start < g.end and g.start < p.end]
-        for g in gold
-    ]
+    return _maximum_matching(
+        [[j for j, p in enumerate(predicted) if p.label == g.label and p.start < g.end and g.start < p.end]
+         for g in gold]
+    )
+
+
+def _only_proclitics(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is glued proclitics (diacritics allowed) inside one word: empty counts too."""
+    piece = text[start:end]
+    return not piece or (not any(char.isspace() for char in piece) and normalize_word(piece) in PROCLITIC_SEQUENCES)
+
+
+def proclitic_matches(
+    gold: Sequence[CharEntity], predicted: Sequence[CharEntity], text: str
+) -> list[tuple[int, int]]:
+    """A maximum one-to-one matching of same-label entities with the same end whose starts differ only by
+    proclitics glued to the name (`والصين` matches `الصين`).
+
+    >>> text = "زار والصين"
+    >>> proclitic_matches([CharEntity(5, 10, "LOC")], [CharEntity(4, 10, "LOC")], text)
+    [(0, 0)]
+    """
+    return _maximum_matching(
+        [[j for j, p in enumerate(predicted)
+          if p.label == g.label and p.end == g.end
+          and _only_proclitics(text, min(p.start, g.start), max(p.start, g.start))]
+         for g in gold]
+    )
+
+
+def starts_after_proclitics(entity: CharEntity, text: str) -> bool:
+    """Whether the entity starts inside a word, right after glued proclitics (a bare-name span)."""
+    word_start = entity.start
+    while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] in _MARKS):
+        word_start -= 1
+    return word_start < entity.start and _only_proclitics(text, word_start, entity.start)
+
+
+def _maximum_matching(candidates: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """(gold, predicted) pairs of a maximum bipartite matching over `candidates[gold]` (Kuhn's augmenting paths)."""
     owner: dict[int, int] = {}  # predicted index -> gold index
 
     def augment(i: int, seen: set[int]) -> bool:
@@ -56,7 +106,7 @@ def overlap_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity])
                 return True
         return False
 
-    for i in range(len(gold)):
+    for i in range(len(candidates)):
         if candidates[i]:
             augment(i, set())
     return sorted((i, j) for j, i in owner.items())
@@ -64,12 +114,13 @@ def overlap_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity])
 
 @dataclass(frozen=True)
 class DocumentMatch:
-    """One document's gold and predicted entities and both matchings between them."""
+    """One document's gold and predicted entities and the matchings between them, one per mode."""
 
     gold: tuple[CharEntity, ...]
     predicted: tuple[CharEntity, ...]
     exact: tuple[tuple[int, int], ...]
     overlap: tuple[tuple[int, int], ...]
+    proclitic: tuple[tuple[int, int], ...] = ()
 
     def f1(self, mode: str = "exact") -> float:
         """This document's F1 in `mode`; 1.0 when it has neither gold nor predicted entities."""
@@ -78,14 +129,17 @@ class DocumentMatch:
 
 
 def match_documents(
-    gold: Sequence[Sequence[CharEntity]], predicted: Sequence[Sequence[CharEntity]]
+    gold: Sequence[Sequence[CharEntity]], predicted: Sequence[Sequence[CharEntity]], texts: Sequence[str]
 ) -> list[DocumentMatch]:
-    """Match each document's predicted entities against its gold ones, exactly and by overlap."""
-    if len(gold) != len(predicted):
-        raise UsageError(f"{len(gold)} gold documents but {len(predicted)} predicted ones")
+    """Match each document's predicted entities against its gold ones: exactly, up to proclitics, by overlap."""
+    if not len(gold) == len(predicted) == len(texts):
+        raise UsageError(f"{len(gold)} gold documents, {len(predicted)} predicted ones and {len(texts)} texts")
     return [
-        DocumentMatch(tuple(g), tuple(p), tuple(exact_matches(g, p)), tuple(overlap_matches(g, p)))
-        for g, p in zip(gold, predicted, strict=True)
+        DocumentMatch(
+            tuple(g), tuple(p), tuple(exact_matches(g, p)), tuple(overlap_matches(g, p)),
+            tuple(proclitic_matches(g, p, text)),
+        )
+        for g, p, text in zip(gold, predicted, texts, strict=True)
     ]
 
 
@@ -97,7 +151,7 @@ def _prf(true_positives: int, predicted: int, gold: int) -> PRF:
 
 
 def span_scores(matches: Sequence[DocumentMatch], mode: str) -> EntityScores:
-    """Micro P/R/F1, macro F1 and per-label scores over all documents, in `exact` or `overlap` mode.
+    """Micro P/R/F1, macro F1 and per-label scores over all documents, in `exact`, `proclitic` or `overlap` mode.
 
     As in seqeval, the labels are those of the gold and the predicted entities together, and macro F1 is
     the unweighted mean of their F1.
