@@ -414,3 +414,43 @@ def test_cli_context_flag_defaults_to_the_checkpoint(cli_checkpoints):
 def test_cli_needs_a_checkpoint(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "a.txt")]) == 2
     assert "--ner DIR, --topics DIR, or both" in capsys.readouterr().err
+
+
+# --- proclitics -------------------------------------------------------------------------------------------
+
+PROCLITIC_TEXT = ("وقال وليد إن بواشنطن والصين وللأمم المتحدة وَالصِّين ولبنان وبغداد فلسطين وكيشيدا بفرنسا. " * 6).strip()
+
+
+def test_clitics_split_moves_entity_starts_past_proclitics_and_keep_gives_words(
+    random_ner_checkpoint, random_analyzer
+):
+    kept_analyzer = Analyzer.load(ner=random_ner_checkpoint, precision="fp32", clitics="keep")
+    split, kept = random_analyzer(PROCLITIC_TEXT).entities, kept_analyzer(PROCLITIC_TEXT).entities
+    assert [(e.label, e.end, e.name, e.score) for e in split] == [(e.label, e.end, e.name, e.score) for e in kept]
+    assert all(s.start >= k.start for s, k in zip(split, kept, strict=True))
+    moved = [(k.text, s.text) for s, k in zip(split, kept, strict=True) if s.start != k.start]
+    assert moved, "the random model tags proclitic words in this text, so some entity must move"
+    for whole, bare in moved:
+        assert whole.endswith(bare) and whole[: len(whole) - len(bare)].strip("\u064e") in PROCLITIC_SEQUENCES
+    assert random_analyzer.word_labels(PROCLITIC_TEXT) == kept_analyzer.word_labels(PROCLITIC_TEXT)
+    assert_valid_document(random_analyzer(PROCLITIC_TEXT), PROCLITIC_TEXT)
+    assert "clitics='keep'" in repr(kept_analyzer)
+
+
+def test_clitics_must_be_split_or_keep(random_ner_checkpoint):
+    with pytest.raises(ValueError, match="clitics must be one of split, keep, got 'strip'"):
+        Analyzer.load(ner=random_ner_checkpoint, clitics="strip")
+
+
+def test_cli_analyze_takes_clitics_and_writes_names(random_ner_checkpoint, tmp_path, capsys):
+    document = tmp_path / "doc.txt"
+    document.write_text(PROCLITIC_TEXT, encoding="utf-8")
+    records = {}
+    for clitics in ("split", "keep"):
+        assert main(["analyze", "--ner", str(random_ner_checkpoint), str(document), "--clitics", clitics]) == 0
+        records[clitics] = json.loads(capsys.readouterr().out.splitlines()[0])["entities"]
+    words = split_words(PROCLITIC_TEXT)
+    starts, ends = {w.start for w in words}, {w.end for w in words}
+    assert all(e["start"] in starts and e["end"] in ends for e in records["keep"])
+    assert [e["name"] for e in records["split"]] == [e["name"] for e in records["keep"]]
+    assert any(s["start"] > k["start"] for s, k in zip(records["split"], records["keep"], strict=True))

@@ -145,7 +145,7 @@ def test_spans_format_runs_the_analyzer_on_raw_text(ner_run, tmp_path, capsys):
                                "--worst", "3")
     assert status == 0 and "worst documents" in out
     report = json.loads((tmp_path / "spans.json").read_text(encoding="utf-8"))
-    assert report["format"] == "spans" and report["modes"] == ["exact", "overlap"]
+    assert report["format"] == "spans" and report["modes"] == ["exact", "proclitic", "overlap"]
     exact, overlap = report["results"]["exact"]["micro"], report["results"]["overlap"]["micro"]
     assert exact["support"] == 478 and overlap["f1"] >= exact["f1"]
     worst = report["details"]["worst_documents"]
@@ -232,3 +232,32 @@ def test_card_carries_report_figures_in_model_index(ner_run, topics_run, tmp_pat
               str(tmp_path / "t.json"))
     assert main(["card", str(ner_run), "--report", str(tmp_path / "t.json"), "--output", str(tmp_path / "x.md")]) == 2
     assert "different model" in capsys.readouterr().err and not (tmp_path / "x.md").exists()
+
+
+PROCLITIC_GOLD = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "proclitic-gold" / "dev.jsonl"
+
+
+def test_span_evaluation_scores_bare_name_gold_with_split_and_keep(ner_run, tmp_path, capsys):
+    reports = {}
+    for clitics in ("split", "keep"):
+        output = tmp_path / f"{clitics}.json"
+        status, out, _ = _evaluate(capsys, "--model", str(ner_run), "--data", str(PROCLITIC_GOLD), "--clitics",
+                                   clitics, "--output", str(output))
+        assert status == 0 and "mode proclitic" in out and "gold  marks bare names" in out
+        reports[clitics] = json.loads(output.read_text(encoding="utf-8"))
+    for clitics, report in reports.items():
+        assert report["settings"]["clitics"] == clitics
+        assert report["data"]["gold_spans"]["convention"].startswith("bare names")
+        f1 = {mode: report["results"][mode]["micro"]["f1"] for mode in report["modes"]}
+        assert f1["exact"] <= f1["proclitic"] <= f1["overlap"]
+    # The proclitic-tolerant score forgives exactly what split changes: it is the same under both.
+    assert reports["split"]["results"]["proclitic"] == reports["keep"]["results"]["proclitic"]
+
+
+def test_word_level_gold_is_reported_as_whole_words_and_clitics_needs_span_data(ner_run, tmp_path, capsys):
+    spans = _spans_file(read_conll(sample_path("ner.conll")), tmp_path / "sample.jsonl")
+    status, out, _ = _evaluate(capsys, "--model", str(ner_run), "--data", str(spans), "--clitics", "keep")
+    assert status == 0 and "gold  marks whole words" in out
+    status, _, err = _evaluate(capsys, "--model", str(ner_run), "--data", str(sample_path("ner.conll")),
+                               "--clitics", "keep")
+    assert status == 2 and "--clitics applies to span evaluation; conll data is scored on words" in err

@@ -47,7 +47,8 @@ def test_exact_and_overlap_scores_per_type_and_worst_documents():
     assert exact["per_type"]["PERS"]["recall"] == 0.5 and overlap["per_type"]["PERS"]["recall"] == 1.0
     assert exact["per_type"]["ORG"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert report.details["worst_documents"] == [
-        {"id": "bad", "source": None, "exact_f1": 0.0, "gold": 3, "predicted": 2, "exact": 0, "overlap": 1}
+        {"id": "bad", "source": None, "exact_f1": 0.0, "gold": 3, "predicted": 2, "exact": 0, "proclitic": 0,
+         "overlap": 1}
     ]
     (record,) = report.errors
     assert record["id"] == "bad" and len(record["missed"]) == 3 and len(record["spurious"]) == 2
