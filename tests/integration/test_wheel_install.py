@@ -119,3 +119,13 @@ def test_accelerate_launch_trains_from_the_wheel_and_khabar_analyze_reads_the_ru
     result = _run([installed.command("khabar"), "analyze", "--ner", "run", "article.txt"], folder, env)
     (document,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert document["text"] == ARTICLE and isinstance(document["entities"], list)
+
+
+def test_the_wheel_ships_the_proclitic_lexicon(installed: Installed):
+    """Splitting proclitics needs the packaged lexicon: read from site-packages, not from a source checkout."""
+    code = ("from khabar.text.clitics import LEXICON_PATH, ProcliticReader; r = ProcliticReader.packaged(); "
+            "print(LEXICON_PATH); print(r.read('والصين').stem, r.read('وليد').stem, r.read('وكيشيدا').stem)")
+    result = _run([installed.command("python"), "-c", code], installed.folder, installed.env)
+    path, stems = result.stdout.strip().splitlines()
+    assert Path(path).is_relative_to(installed.site_packages)
+    assert stems == "الصين وليد كيشيدا"
