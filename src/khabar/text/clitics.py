@@ -6,10 +6,10 @@ names begin with the same letters (وليد، فلسطين، بغداد، لبن
 apart. The decision here compares, over a word-count lexicon of Arabic news and Wikipedia text shipped with the
 package (`benchmarks/build_proclitic_lexicon.py` builds it), how much evidence there is for the word as written
 against the word without each possible proclitic sequence: `الصين` is far more common than `والصين`, while `ليد`
-never occurs and `وليد` does. Counts of a form starting a named entity weigh in too, because the word is known to
-begin a name. When neither form was ever seen (rare or new names: وكيشيدا, والتر), a small character model
-learned from the same lexicon decides (`NameShapes`): how likely the word is as a name on its own, against how
-likely each proclitic sequence is times how likely the rest is as a name.
+never occurs and `وليد` does (`DecisionRule.entity_weight` can add the counts of a form starting an entity; on
+the dev gold that did not help). When neither form was ever seen (rare or new names: وكيشيدا), a small
+character model learned from the lexicon's entity forms decides (`NameShapes`): how likely the word is as a name
+on its own, against how likely each proclitic sequence is times how likely the rest is as a name.
 
 ل followed by the article drops the article's alef (`للصين` = ل + الصين), so the bare name is not a substring:
 the span then keeps the preposition's lam (`للصين`, with a conjunction before it dropped) and the reading's `stem`
@@ -49,7 +49,7 @@ PROCLITIC_SEQUENCES: tuple[str, ...] = tuple(
     sorted({c + p for c in ("", *CONJUNCTIONS) for p in ("", *PREPOSITIONS)} - {""}, key=lambda s: (-len(s), s))
 )
 ARTICLE = "ال"
-MIN_STEM = 3  # letters left after the proclitics: shorter remainders are never names
+MIN_STEM = 3  # letters left after the proclitics; 2 let frequent short words (يا) take names apart on dev
 LEXICON_PATH = Path(__file__).with_name("proclitic_lexicon.tsv.gz")
 UNKNOWN_POLICIES = ("shape", "article", "split", "keep")
 SHAPE_ORDER = 3  # characters of context in the name-shape model, word start marker included
