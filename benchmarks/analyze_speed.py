@@ -1,14 +1,15 @@
 """Analyzer speed, memory and int8 accuracy against the Hugging Face token-classification pipeline.
 
 Both run on the same NER checkpoint and the same documents (the news-topics test articles, title + text)
-in one process, each after a warm-up: khabar's `Analyzer.analyze_many` (its default, fp32, bf16, int8, and fp32
-with the other window context) and `pipeline("token-classification", aggregation_strategy="first", stride=S)`
+in one process, each after a warm-up: khabar's `Analyzer.analyze_many` (its default, fp32, bf16, int8, fp32
+with the other window context, and ONNX Runtime on fp32 and int8 exports of the checkpoint, made once with
+`khabar.export` before timing) and `pipeline("token-classification", aggregation_strategy="first", stride=S)`
 (fp32, and with bf16 weights). Tokens are counted
 at the model's forward (non-padding input tokens, special tokens included), so both sides are counted
 alike. Peak RSS is measured in a fresh subprocess per configuration (torch allocates outside tracemalloc's
 view). The entity sets are compared as (label, start, end) with whitespace trimmed, and every difference is
-put in a category that names its cause. ANERcorp test F1 of fp32, bf16 and int8 comes from khabar's
-evaluation path.
+put in a category that names its cause. ANERcorp test F1 of each khabar variant (`--f1-variants`) comes from
+khabar's evaluation path.
 
     python benchmarks/analyze_speed.py                       # full run, one JSON object on stdout
     python benchmarks/analyze_speed.py --limit 10 --f1-limit 100   # quick check
@@ -41,10 +42,11 @@ DATA_DIR = Path(os.environ.get("KHABAR_DATA_DIR", REPO.parent / "shared" / "data
 # packed into windows for a sentence-context checkpoint, one sentence per window for a packed one).
 # khabar_default is `Analyzer.load()` with no options (precision "auto": bf16 on CPUs with AMX, fp32 elsewhere).
 CONFIGS = (
-    "khabar_default", "khabar_fp32", "khabar_bf16", "khabar_int8", "khabar_fp32_other_context", "pipeline_fp32",
-    "pipeline_bf16",
+    "khabar_default", "khabar_fp32", "khabar_bf16", "khabar_int8", "khabar_fp32_other_context", "onnx_fp32",
+    "onnx_int8", "pipeline_fp32", "pipeline_bf16",
 )
-KHABAR_CONFIGS = tuple(name for name in CONFIGS if name.startswith("khabar"))
+KHABAR_CONFIGS = tuple(name for name in CONFIGS if not name.startswith("pipeline"))
+F1_VARIANTS = ("fp32", "bf16", "int8", "onnx_fp32", "onnx_int8")
 WARMUP_DOCUMENTS = 8
 EXAMPLES_PER_CATEGORY = 3
 
@@ -64,6 +66,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--note", default="", help="free text recorded in the output (machine load, nice level)")
     parser.add_argument("--skip-memory", action="store_true", help="no subprocess peak-RSS measurements")
     parser.add_argument("--skip-f1", action="store_true", help="no ANERcorp F1")
+    parser.add_argument("--f1-variants", default=",".join(F1_VARIANTS),
+                        help=f"comma-separated ANERcorp F1 variants (default: {','.join(F1_VARIANTS)})")
+    parser.add_argument("--onnx-dir", default=str(REPO / "runs" / "onnx-exports"),
+                        help="where the ONNX exports of --ner are made (once) and reused")
     parser.add_argument("--memory-of", choices=CONFIGS, help=argparse.SUPPRESS)  # subprocess mode
     return parser.parse_args(argv)
 
@@ -117,10 +123,25 @@ class Runner:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def khabar_runner(name: str, checkpoint: str, batch_size: int, *, precision: str, other_context: bool) -> Runner:
+def onnx_export(args: argparse.Namespace, precision: str) -> str:
+    """The fp32 or int8 ONNX export of --ner, made once under --onnx-dir (export time is not timed)."""
+    from khabar.checkpoint import resolve_checkpoint_folder
+    from khabar.export import export_onnx
+
+    source = resolve_checkpoint_folder(args.ner)
+    folder = Path(args.onnx_dir) / f"{source.parent.name}-{source.name}-{precision}"
+    if not (folder / "export.json").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(source, folder, int8=precision == "int8")
+    return str(folder)
+
+
+def khabar_runner(
+    name: str, checkpoint: str, batch_size: int, *, precision: str, other_context: bool, runtime: str = "torch"
+) -> Runner:
     from khabar import Analyzer
 
-    analyzer = Analyzer.load(ner=checkpoint, precision=precision, batch_size=batch_size)
+    analyzer = Analyzer.load(ner=checkpoint, precision=precision, batch_size=batch_size, runtime=runtime)
     if other_context:
         analyzer.pack_sentences = not analyzer.pack_sentences
 
@@ -128,7 +149,8 @@ def khabar_runner(name: str, checkpoint: str, batch_size: int, *, precision: str
         return [[e.to_dict() for e in d.entities] for d in analyzer.analyze_many(documents, batch_size=batch_size)]
 
     info = {"max_length": analyzer.ner.metadata.max_length, "stride": analyzer.ner.metadata.stride,
-            "context": "packed" if analyzer.pack_sentences else "sentence", "precision": analyzer.precision}
+            "context": "packed" if analyzer.pack_sentences else "sentence", "precision": analyzer.precision,
+            "runtime": analyzer.runtime}
     return Runner(name, analyzer.ner.model, analyse, info)
 
 
@@ -166,6 +188,10 @@ def pipeline_runner(checkpoint: str, batch_size: int, *, bf16: bool) -> Runner:
 def build_runner(name: str, args: argparse.Namespace) -> Runner:
     if name.startswith("pipeline"):
         return pipeline_runner(args.ner, args.batch_size, bf16=name == "pipeline_bf16")
+    if name.startswith("onnx"):
+        precision = name.removeprefix("onnx_")
+        return khabar_runner(name, onnx_export(args, precision), args.batch_size, precision=precision,
+                             other_context=False, runtime="onnx")
     precision = {"khabar_int8": "int8", "khabar_bf16": "bf16", "khabar_default": "auto"}.get(name, "fp32")
     return khabar_runner(
         name, args.ner, args.batch_size, precision=precision, other_context=name == "khabar_fp32_other_context"
@@ -291,13 +317,14 @@ def agreement(
     return counts
 
 
-def anercorp_f1(checkpoint: str, test_path: str, batch_size: int, limit: int | None, *, precision: str) -> dict:
+def anercorp_f1(checkpoint: str, test_path: str, batch_size: int, limit: int | None, *, precision: str,
+                runtime: str = "torch") -> dict:
     """Entity F1 (seqeval default mode) on ANERcorp test sentences, the way training scores its test split."""
     from khabar.data import read_conll
     from khabar.evaluation import score_entities
     from khabar.inference import NerPredictor, load_checkpoint
 
-    loaded = load_checkpoint(checkpoint, "ner", device="cpu", precision=precision)
+    loaded = load_checkpoint(checkpoint, "ner", device="cpu", precision=precision, runtime=runtime)
     sentences = read_conll(test_path)[:limit] if limit else read_conll(test_path)
     start = time.perf_counter()
     predictor = NerPredictor.from_checkpoint(loaded, batch_size=batch_size)
@@ -377,6 +404,12 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
                                                speed["khabar_fp32"]["documents_per_s"]),
         "int8_vs_fp32_documents_per_s": _ratio(speed["khabar_int8"]["documents_per_s"],
                                                speed["khabar_fp32"]["documents_per_s"]),
+        "onnx_fp32_vs_khabar_fp32_documents_per_s": _ratio(speed["onnx_fp32"]["documents_per_s"],
+                                                           speed["khabar_fp32"]["documents_per_s"]),
+        "onnx_int8_vs_khabar_fp32_documents_per_s": _ratio(speed["onnx_int8"]["documents_per_s"],
+                                                           speed["khabar_fp32"]["documents_per_s"]),
+        "entities_onnx_fp32_vs_khabar_fp32": agreement(documents, entities["onnx_fp32"], entities["khabar_fp32"]),
+        "entities_onnx_int8_vs_khabar_fp32": agreement(documents, entities["onnx_int8"], entities["khabar_fp32"]),
         "entities_khabar_fp32_vs_pipeline": compare_entities(documents, entities["khabar_fp32"],
                                                              entities["pipeline_fp32"]),
         "entities_khabar_bf16_vs_fp32": agreement(documents, entities["khabar_bf16"], entities["khabar_fp32"]),
@@ -388,12 +421,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     if not args.skip_memory:
         result["memory"] = {name: measure_memory(name, argv) for name in CONFIGS}
     if not args.skip_f1:
-        f1 = {
-            name: anercorp_f1(args.ner, args.anercorp_test, args.batch_size, args.f1_limit, precision=name)
-            for name in ("fp32", "bf16", "int8")
-        }
-        f1["bf16_minus_fp32"] = round(f1["bf16"]["f1"] - f1["fp32"]["f1"], 4)
-        f1["int8_minus_fp32"] = round(f1["int8"]["f1"] - f1["fp32"]["f1"], 4)
+        f1 = {}
+        for name in args.f1_variants.split(","):
+            if name.startswith("onnx_"):
+                precision = name.removeprefix("onnx_")
+                f1[name] = anercorp_f1(onnx_export(args, precision), args.anercorp_test, args.batch_size,
+                                       args.f1_limit, precision=precision, runtime="onnx")
+            else:
+                f1[name] = anercorp_f1(args.ner, args.anercorp_test, args.batch_size, args.f1_limit, precision=name)
+        for name in list(f1):
+            if name != "fp32" and "fp32" in f1:
+                f1[f"{name}_minus_fp32"] = round(f1[name]["f1"] - f1["fp32"]["f1"], 4)
         reference = Path(args.ner).parent / "test_metrics.json"
         if reference.is_file():
             f1["training_run_test_f1"] = json.loads(reference.read_text(encoding="utf-8")).get("f1")

@@ -175,7 +175,8 @@ def read_metadata(folder: str | Path, *, task: str | None = None) -> CheckpointM
     refusal = pickle_refusal(folder, "checkpoint folder")
     if refusal:
         raise CheckpointError(refusal)
-    if not (folder / "model.safetensors").is_file() and not any(folder.glob("model-*.safetensors")):
+    weights = (folder / "model.safetensors").is_file() or any(folder.glob("model-*.safetensors"))
+    if not weights and not (folder / "model.onnx").is_file():  # an ONNX export (`khabar export --onnx`)
         raise CheckpointError(f"{folder} has no model.safetensors (only safetensors weights are read)")
     return metadata
 

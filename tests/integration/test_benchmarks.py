@@ -36,13 +36,17 @@ def test_train_speed_compares_khabar_with_the_trainer_on_the_same_model(offline_
     assert result["cpu_features"]
 
 
-def test_analyze_speed_times_every_configuration_and_scores_f1(tiny_ner_checkpoint):
+def test_analyze_speed_times_every_configuration_and_scores_f1(tiny_ner_checkpoint, tmp_path):
     result = _run_script(
         "analyze_speed.py", "--ner", str(tiny_ner_checkpoint), "--data", str(sample_path(SAMPLE_TOPICS)),
         "--anercorp-test", str(sample_path(SAMPLE_NER)), "--limit", "3", "--f1-limit", "10", "--repeats", "1",
-        "--skip-memory",
+        "--skip-memory", "--onnx-dir", str(tmp_path / "exports"),
     )
     assert result["documents"] == 3
-    assert {"khabar_default", "khabar_fp32", "khabar_int8"} <= set(result["ratios_vs_pipeline_fp32_documents_per_s"])
-    for precision in ("fp32", "bf16", "int8"):
-        assert 0.0 <= result["anercorp_test"][precision]["f1"] <= 1.0
+    ratios = result["ratios_vs_pipeline_fp32_documents_per_s"]
+    assert {"khabar_default", "khabar_fp32", "khabar_int8", "onnx_fp32", "onnx_int8"} <= set(ratios)
+    for variant in ("fp32", "bf16", "int8", "onnx_fp32", "onnx_int8"):
+        assert 0.0 <= result["anercorp_test"][variant]["f1"] <= 1.0
+    # The same windows and decoding: only the forward pass differs, so fp32 ONNX finds torch's entities.
+    assert result["entities_onnx_fp32_vs_khabar_fp32"]["only_first"] == 0
+    assert result["entities_onnx_fp32_vs_khabar_fp32"]["only_second"] == 0

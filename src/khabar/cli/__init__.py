@@ -21,7 +21,7 @@ from khabar.errors import KhabarError
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USER_ERROR", "build_parser", "main", "run_guarded"]
 
 # Each module exposes `register(subparsers)`, which adds its sub-command(s) and sets `func` on them.
-COMMAND_MODULES = ("data", "backbone", "train", "analyze", "evaluate", "card", "push", "quickstart")
+COMMAND_MODULES = ("data", "backbone", "train", "analyze", "evaluate", "card", "export", "push", "quickstart")
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from khabar.cli._common import DEVICE_HELP, check_output_path
 from khabar.errors import DataFormatError, UsageError
-from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, PRECISIONS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, PRECISIONS, RUNTIMES
 
 __all__ = ["register"]
 
@@ -55,6 +55,8 @@ def register(subparsers: Any) -> None:
                              "else fp32")
     parser.add_argument("--decoding", choices=DECODINGS, default="constrained",
                         help="NER tags: constrained (default; the best valid sequence) or argmax (each word alone)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="torch",
+                        help="torch (default), or onnx: folders written by khabar export --onnx, in ONNX Runtime")
     parser.add_argument("--clitics", choices=CLITIC_MODES, default="split",
                         help="entity spans: split (default) leaves out proclitics glued to a name (والصين -> الصين); "
                              "keep gives whole words")
@@ -110,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     analyzer = Analyzer.load(
         ner=args.ner, topics=args.topics, device=device, quantize=args.quantize,
         batch_size=args.batch_size, pack_sentences=args.pack_sentences, precision=args.precision,
-        decoding=args.decoding, clitics=args.clitics,
+        decoding=args.decoding, clitics=args.clitics, runtime=args.runtime,
     )
     if args.format == "table":
         formatter = partial(format_table, entities=args.ner is not None, topics=args.topics is not None)

@@ -9,7 +9,7 @@ import sys
 
 from khabar.cli._common import DEVICE_HELP, check_output_path
 from khabar.errors import DataFormatError, UsageError
-from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, PRECISIONS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, PRECISIONS, RUNTIMES
 
 FORMATS = EVALUATION_FORMATS
 
@@ -42,8 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="span JSONL: entity spans after glued proclitics (split, default) or whole words (keep)")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     parser.add_argument("--device", default=DEFAULT_DEVICE, help=DEVICE_HELP)
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="fp32 (default: figures comparable across machines), auto, bf16 or int8 (CPU)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="fp32 (default: figures comparable across machines), auto, bf16 or int8 (CPU); "
+                             "with --runtime onnx, the export's precision")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="torch",
+                        help="torch (default), or onnx: a folder written by khabar export --onnx, in ONNX Runtime")
     parser.add_argument("--worst", type=int, default=10, help="span JSONL: how many worst documents to list")
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.set_defaults(func=run_evaluate)
@@ -73,6 +76,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         threshold=args.threshold, batch_size=args.batch_size, device=args.device, precision=args.precision,
         worst=args.worst,
         progress=args.progress, max_windows=args.max_windows, decoding=args.decoding, clitics=args.clitics,
+        runtime=args.runtime,
     )
     print(format_report(report))
     if args.output:

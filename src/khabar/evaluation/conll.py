@@ -109,11 +109,12 @@ def predict_conll_tags(
     precision: str = "fp32",
     decoding: str = "constrained",
     progress: bool = False,
+    runtime: str = "torch",
 ) -> tuple[list[list[str]], LoadedCheckpoint]:
     """The tags CoNLL evaluation scores: the checkpoint's `NerPredictor` over the sentences in file order."""
     from khabar.inference import NerPredictor, load_checkpoint
 
-    checkpoint = load_checkpoint(folder, "ner", device=device, precision=precision)
+    checkpoint = load_checkpoint(folder, "ner", device=device, precision=precision, runtime=runtime)
     predictor = NerPredictor.from_checkpoint(checkpoint, decoding=decoding, batch_size=batch_size, progress=progress)
     return [result.tags for result in predictor.predict_sentences([s.words for s in sentences])], checkpoint
 
@@ -128,6 +129,7 @@ def evaluate_ner_conll(
     precision: str = "fp32",
     progress: bool = False,
     decoding: str = "constrained",
+    runtime: str = "torch",
 ) -> EvaluationReport:
     """Score an NER checkpoint on a CoNLL file: every word of every sentence, windowed as in training.
 
@@ -144,11 +146,11 @@ def evaluate_ner_conll(
                      label_map)  # fail before the expensive part
     predicted, checkpoint = predict_conll_tags(
         folder, sentences, batch_size=batch_size, device=device, precision=precision, decoding=decoding,
-        progress=progress,
+        progress=progress, runtime=runtime,
     )
     settings = prediction_settings(
         metadata, batch_size=batch_size, device=checkpoint.device, precision=checkpoint.precision,
-        context=metadata.context, decoding=decoding,
+        context=metadata.context, decoding=decoding, runtime=checkpoint.runtime,
     )
     return ner_conll_report(
         sentences, predicted, metadata.labels, label_map=label_map, model=model_info(checkpoint.path, metadata),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
 from khabar.errors import ConfigError
-from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS
+from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE, EVALUATION_FORMATS, RUNTIMES
 from khabar.reports import EvaluationReport
 
 __all__ = ["FORMATS", "detect_format", "evaluate"]
@@ -39,19 +39,25 @@ def evaluate(
     threshold: float | None = None,
     batch_size: int = 32,
     device: str | None = DEFAULT_DEVICE,
-    precision: str = "fp32",
+    precision: str | None = None,
     worst: int = 10,
     progress: bool = False,
     max_windows: int | None = None,
     decoding: str | None = None,
     clitics: str | None = None,
+    runtime: str = "torch",
 ) -> EvaluationReport:
     """Score `model` on `data` in the given format (`auto`: from the checkpoint's task and the file's extension).
 
     `device="auto"` runs on CUDA when available; `precision` defaults to fp32 so that figures are comparable across
     machines (the report records both, and the decoding). `clitics` ("split", the default, or "keep") is how
-    span evaluation's Analyzer draws entity spans; word-level formats have no use for it.
+    span evaluation's Analyzer draws entity spans; word-level formats have no use for it. `runtime="onnx"`
+    scores a folder written by `khabar export --onnx` in ONNX Runtime, in the precision it was exported in
+    (`precision` None means that, and fp32 for PyTorch).
     """
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    precision = precision or ("auto" if runtime == "onnx" else "fp32")
     if format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -69,7 +75,8 @@ def evaluate(
         if decoding is not None:
             raise ConfigError("--decoding applies to NER models; topics are decided by thresholds or argmax")
         return evaluate_topics(model, data, threshold=threshold, label_map=label_map, batch_size=batch_size,
-                               device=device, precision=precision, progress=progress, max_windows=max_windows)
+                               device=device, precision=precision, progress=progress, max_windows=max_windows,
+                               runtime=runtime)
     if clitics is not None and clitics not in CLITIC_MODES:
         raise ConfigError(f"clitics must be one of {', '.join(CLITIC_MODES)}, got {clitics!r}")
     decoding = decoding or "constrained"
@@ -82,6 +89,6 @@ def evaluate(
     if format == "spans":
         return evaluate_ner_spans(model, data, label_map=label_map, batch_size=batch_size, worst=worst,
                                   device=device, precision=precision, progress=progress, decoding=decoding,
-                                  clitics=clitics or "split")
+                                  clitics=clitics or "split", runtime=runtime)
     return evaluate_ner_conll(model, data, label_map=label_map, batch_size=batch_size, device=device,
-                              precision=precision, progress=progress, decoding=decoding)
+                              precision=precision, progress=progress, decoding=decoding, runtime=runtime)

@@ -125,6 +125,7 @@ def evaluate_ner_spans(
     progress: bool = False,
     decoding: str = "constrained",
     clitics: str = "split",
+    runtime: str = "torch",
 ) -> EvaluationReport:
     """Score an NER checkpoint on raw documents with the full Analyzer (normalisation, sentences, offsets).
 
@@ -138,14 +139,14 @@ def evaluate_ner_spans(
     reconcile_labels({e.label for d in documents for e in d.entities}, entity_types_or_bare(metadata.labels),
                      label_map)
     analyzer = Analyzer.load(ner=folder, device=device, precision=precision, batch_size=batch_size,
-                             decoding=decoding, clitics=clitics)
+                             decoding=decoding, clitics=clitics, runtime=runtime)
     analysed = list(analyzer.analyze_many([d.text for d in documents], progress=progress))
     predicted = [[CharEntity(e.start, e.end, e.label) for e in doc.entities] for doc in analysed]
     scores = [[e.score for e in doc.entities] for doc in analysed]
     settings = prediction_settings(
         metadata, batch_size=batch_size, device=analyzer.ner.device, precision=analyzer.precision,
         context="packed" if analyzer.pack_sentences else "sentence", decoding=decoding, worst=worst,
-        clitics=clitics,
+        clitics=clitics, runtime=analyzer.runtime,
     )
     return ner_spans_report(
         documents, predicted, metadata.labels, scores=scores, label_map=label_map, worst=worst,

@@ -129,6 +129,7 @@ def evaluate_topics(
     precision: str = "fp32",
     progress: bool = False,
     max_windows: int | None = None,
+    runtime: str = "torch",
 ) -> EvaluationReport:
     """Score a topic checkpoint on a JSONL or CSV file: whole documents, the checkpoint's thresholds.
 
@@ -141,14 +142,14 @@ def evaluate_topics(
     metadata = read_metadata(folder, task="topics")
     thresholds = _thresholds(metadata, threshold)
     reconcile_labels({label for d in documents for label in d.labels}, metadata.labels, label_map)
-    checkpoint = load_checkpoint(folder, "topics", device=device, precision=precision)
+    checkpoint = load_checkpoint(folder, "topics", device=device, precision=precision, runtime=runtime)
     predictor = TopicPredictor.from_checkpoint(
         checkpoint, batch_size=batch_size, progress=progress, max_windows=max_windows
     )
     probabilities = predictor.probabilities([d.full_text for d in documents])
     settings = prediction_settings(
         metadata, batch_size=batch_size, device=checkpoint.device, precision=checkpoint.precision,
-        pooling=metadata.pooling, max_windows=max_windows, threshold_override=threshold,
+        pooling=metadata.pooling, max_windows=max_windows, threshold_override=threshold, runtime=checkpoint.runtime,
     )
     return topics_report(
         documents, probabilities, metadata.labels, multi_label=metadata.multi_label, thresholds=thresholds,

@@ -123,6 +123,7 @@ class Analyzer:
         precision: str = "auto",
         decoding: str = "constrained",
         clitics: str = "split",
+        runtime: str = "torch",
     ) -> Analyzer:
         """Load checkpoint folders (or run folders with a `best/`); at least one of `ner` and `topics`.
 
@@ -139,15 +140,21 @@ class Analyzer:
         `clitics="split"` (the default) starts an entity after the proclitics glued to its first word
         (`والصين` gives `الصين`; names that begin with the same letters, like `وليد`, stay whole); `"keep"`
         gives whole-word spans. Word-level outputs (`word_labels`) are the same in both.
+        `runtime="onnx"` loads folders written by `khabar export --onnx` into ONNX Runtime (CPU; needs
+        `khabar[onnx]`): the same windows, batching, decoding and offsets, only the forward pass differs; the
+        precision is the export's (fp32 or int8), so leave `precision` at auto or name that one.
         """
         if ner is None and topics is None:
             raise UsageError("Analyzer.load() needs ner=PATH, topics=PATH, or both; got neither")
         if quantize and precision not in ("auto", "int8"):
             raise UsageError(f"quantize=True means precision='int8'; it cannot be combined with {precision!r}")
         _check_batch_size(batch_size)
-        device = resolve_device(device)
-        precision = resolve_precision("int8" if quantize else precision, device)
-        options = {"device": device, "precision": precision}
+        if runtime == "onnx":
+            options = {"device": device, "precision": "int8" if quantize else precision, "runtime": runtime}
+        else:
+            device = resolve_device(device)
+            precision = resolve_precision("int8" if quantize else precision, device)
+            options = {"device": device, "precision": precision, "runtime": runtime}
         ner_checkpoint = load_checkpoint(ner, "ner", **options) if ner is not None else None
         topic_checkpoint = load_checkpoint(topics, "topics", **options) if topics is not None else None
         return cls(
@@ -160,8 +167,14 @@ class Analyzer:
         topics = self.topics.path if self.topics is not None else None
         return (
             f"Analyzer(ner={str(ner)!r}, topics={str(topics)!r}, pack_sentences={self.pack_sentences}, "
-            f"precision={self.precision!r}, decoding={self.decoding!r}, clitics={self.clitics!r})"
+            f"precision={self.precision!r}, runtime={self.runtime!r}, decoding={self.decoding!r}, "
+            f"clitics={self.clitics!r})"
         )
+
+    @property
+    def runtime(self) -> str:
+        """What runs the forward pass: torch, or onnx (ONNX Runtime)."""
+        return (self.ner or self.topics).runtime  # type: ignore[union-attr]
 
     @property
     def precision(self) -> str:

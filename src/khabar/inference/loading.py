@@ -17,7 +17,7 @@ from khabar.checkpoint import CheckpointMetadata, check_safetensors_files, read_
 from khabar.errors import CheckpointError, DeviceError, UsageError, quote, shorten
 from khabar.features import WordTokenizer
 from khabar.hardware import native_bf16
-from khabar.options import DEFAULT_DEVICE, PRECISIONS
+from khabar.options import DEFAULT_DEVICE, PRECISIONS, RUNTIMES
 from khabar.text import NormalizationConfig
 
 __all__ = [
@@ -42,6 +42,7 @@ class LoadedCheckpoint:
     word_tokenizer: WordTokenizer  # the checkpoint's tokenizer behind its recorded normalisation, word by word
     precision: str = "fp32"
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    runtime: str = "torch"  # or "onnx": `model` is then an `onnx_model.OnnxModel`
 
     @property
     def labels(self) -> list[str]:
@@ -95,6 +96,23 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return precision
+
+
+def _load_onnx(path: str | Path, task: str, device: str | torch.device | None, precision: str) -> LoadedCheckpoint:
+    """An ONNX export on the CPU; a precision other than auto must be the one it was exported in."""
+    from khabar.inference.onnx_model import load_onnx_checkpoint
+
+    if device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
+        raise DeviceError(f"runtime='onnx' runs on the CPU (ONNX Runtime's CPU provider); got device {quote(device)}")
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {quote(precision)}")
+    checkpoint = load_onnx_checkpoint(path, task)
+    if precision not in ("auto", checkpoint.precision):
+        raise UsageError(
+            f"{checkpoint.path} was exported in {checkpoint.precision}; precision {quote(precision)} needs another "
+            f"export (khabar export CHECKPOINT --onnx OUT{' --int8' if precision == 'int8' else ''}), or use auto"
+        )
+    return checkpoint
 
 
 def _below_error(record: logging.LogRecord) -> bool:
@@ -159,17 +177,25 @@ def load_checkpoint(
     device: str | torch.device | None = DEFAULT_DEVICE,
     quantize: bool = False,
     precision: str = "fp32",
+    runtime: str = "torch",
 ) -> LoadedCheckpoint:
     """Load a checkpoint folder (or a run folder's best/) of `task` ("ner" or "topics"); only safetensors.
 
     `device`: auto (CUDA when available), cpu, cuda, ... (see `resolve_device`). `precision`: fp32 (the
     default here, as in evaluation), bf16 (weights cast to bfloat16), int8, or auto (see `resolve_precision`).
-    `quantize=True` is the same as precision="int8".
+    `quantize=True` is the same as precision="int8". `runtime="onnx"` loads a folder written by `khabar export
+    --onnx` into ONNX Runtime on the CPU; its precision is the export's (fp32 or int8).
     """
+    if runtime not in RUNTIMES:
+        raise UsageError(f"runtime must be one of {', '.join(RUNTIMES)}, got {quote(runtime)}")
+    if runtime == "onnx":
+        return _load_onnx(path, task, device, "int8" if quantize else precision)
     device = resolve_device(device)
     precision = resolve_precision("int8" if quantize else precision, device)
     path = resolve_checkpoint_folder(path)
     metadata = read_metadata(path, task=task)
+    if not (path / "model.safetensors").exists() and (path / "model.onnx").is_file():
+        raise CheckpointError(f"{path} holds an ONNX export, not PyTorch weights: load it with runtime='onnx'")
     model = _load_model(path, task)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
