@@ -7,6 +7,7 @@ a random 2-layer BERT with a real config; every export is fp32 and int8. Skips w
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -183,3 +184,24 @@ def test_the_readme_example_runs_with_onnxruntime_and_tokenizers_alone(ner_expor
     pairs = json.loads(result.stdout.strip().splitlines()[-1])
     assert [word for word, _ in pairs][:3] == ["زار", "رئيس", "الوزراء"]
     assert all(label == "O" or label[:2] in ("B-", "I-") for _, label in pairs)
+
+
+def test_two_cpu_processes_analyse_with_the_onnx_runtime_as_one_does(ner_exports, tmp_path):
+    """`khabar analyze --runtime onnx` under `accelerate launch` (gloo, 2 CPU processes): one session per process,
+    each with the threads PyTorch would use (OMP_NUM_THREADS=1 here), and the merged output of one process."""
+    from tests.integration.launch import accelerate_launch
+    from tests.integration.test_analyze_corpus import sample_records, write_jsonl
+
+    path = write_jsonl(tmp_path / "in.jsonl", sample_records(150))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
+    command = ["analyze", "--ner", str(ner_exports["int8"]), "--runtime", "onnx", str(path), "--output"]
+    single, double = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one = subprocess.run([sys.executable, "-m", "khabar.cli", *command, str(single)],
+                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([*accelerate_launch(2), *command, str(double)],
+                         capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert double.read_bytes() == single.read_bytes()
+    (summary,) = [json.loads(line) for line in two.stderr.splitlines() if line.startswith('{"documents"')]
+    assert summary["documents"] == 150 and min(summary["per_process"]) > 0

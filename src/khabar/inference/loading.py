@@ -17,6 +17,7 @@ from khabar.checkpoint import CheckpointMetadata, check_safetensors_files, read_
 from khabar.errors import CheckpointError, DeviceError, UsageError, quote, shorten
 from khabar.features import WordTokenizer
 from khabar.hardware import native_bf16
+from khabar.inference.onnx_model import ONNX_FILE
 from khabar.options import DEFAULT_DEVICE, PRECISIONS, RUNTIMES
 from khabar.text import NormalizationConfig
 
@@ -194,7 +195,7 @@ def load_checkpoint(
     precision = resolve_precision("int8" if quantize else precision, device)
     path = resolve_checkpoint_folder(path)
     metadata = read_metadata(path, task=task)
-    if not (path / "model.safetensors").exists() and (path / "model.onnx").is_file():
+    if not (path / "model.safetensors").exists() and (path / ONNX_FILE).is_file():
         raise CheckpointError(f"{path} holds an ONNX export, not PyTorch weights: load it with runtime='onnx'")
     model = _load_model(path, task)
     try:

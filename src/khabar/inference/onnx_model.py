@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from khabar.checkpoint import METADATA_FILE, read_metadata, resolve_checkpoint_folder
+from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
 from khabar.errors import CheckpointError, UsageError, shorten
 from khabar.features import WordTokenizer
 from khabar.text import NormalizationConfig
@@ -132,9 +132,3 @@ def load_onnx_checkpoint(path: str | Path, task: str, threads: int | None = None
     normalization = NormalizationConfig.from_dict(metadata.normalization)
     word_tokenizer = WordTokenizer(tokenizer, metadata.max_length, normalization)
     return LoadedCheckpoint(folder, metadata, model, word_tokenizer, precision, torch.device("cpu"), "onnx")
-
-
-def is_onnx_export(path: str | Path) -> bool:
-    """Whether a folder holds an ONNX export (model.onnx and khabar.json) rather than PyTorch weights."""
-    folder = Path(path)
-    return (folder / ONNX_FILE).is_file() and (folder / METADATA_FILE).is_file()
