@@ -29,20 +29,21 @@ from tests.integration.test_analyzer import assert_valid_document
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _export_both(checkpoint: Path, folder: Path) -> dict[str, Path]:
+    """The checkpoint exported in fp32 and in int8, by precision."""
+    for precision in ("fp32", "int8"):
+        export_onnx(checkpoint, folder / precision, int8=precision == "int8")
+    return {precision: folder / precision for precision in ("fp32", "int8")}
+
+
 @pytest.fixture(scope="module")
 def ner_exports(tiny_ner_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("onnx-ner")
-    export_onnx(tiny_ner_checkpoint, folder / "fp32")
-    export_onnx(tiny_ner_checkpoint, folder / "int8", int8=True)
-    return {"fp32": folder / "fp32", "int8": folder / "int8"}
+    return _export_both(tiny_ner_checkpoint, tmp_path_factory.mktemp("onnx-ner"))
 
 
 @pytest.fixture(scope="module")
 def topic_exports(random_topics_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("onnx-topics")
-    export_onnx(random_topics_checkpoint, folder / "fp32")
-    export_onnx(random_topics_checkpoint, folder / "int8", int8=True)
-    return {"fp32": folder / "fp32", "int8": folder / "int8"}
+    return _export_both(random_topics_checkpoint, tmp_path_factory.mktemp("onnx-topics"))
 
 
 def _record(folder: Path) -> dict:
