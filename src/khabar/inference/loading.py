@@ -107,6 +107,8 @@ def _load_onnx(path: str | Path, task: str, device: str | torch.device | None, p
         raise DeviceError(f"runtime='onnx' runs on the CPU (ONNX Runtime's CPU provider); got device {quote(device)}")
     if precision not in PRECISIONS:
         raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {quote(precision)}")
+    if precision == "bf16":
+        raise UsageError("runtime='onnx' runs fp32 or int8 exports; bf16 is a PyTorch precision (runtime='torch')")
     checkpoint = load_onnx_checkpoint(path, task)
     if precision not in ("auto", checkpoint.precision):
         raise UsageError(
