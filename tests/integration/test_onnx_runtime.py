@@ -187,15 +187,17 @@ def test_the_readme_example_runs_with_onnxruntime_and_tokenizers_alone(ner_expor
     assert all(label == "O" or label[:2] in ("B-", "I-") for _, label in pairs)
 
 
-def test_two_cpu_processes_analyse_with_the_onnx_runtime_as_one_does(ner_exports, tmp_path):
+def test_two_cpu_processes_analyse_with_the_onnx_runtime_as_one_does(random_ner_checkpoint, tmp_path):
     """`khabar analyze --runtime onnx` under `accelerate launch` (gloo, 2 CPU processes): one session per process,
-    each with the threads PyTorch would use (OMP_NUM_THREADS=1 here), and the merged output of one process."""
+    each with the threads PyTorch would use (OMP_NUM_THREADS=1 here), and the merged output of one process.
+    A small random model keeps the 2 x 150 documents quick."""
     from tests.integration.launch import accelerate_launch
     from tests.integration.test_analyze_corpus import sample_records, write_jsonl
 
+    export_onnx(random_ner_checkpoint, tmp_path / "int8", int8=True)
     path = write_jsonl(tmp_path / "in.jsonl", sample_records(150))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
-    command = ["analyze", "--ner", str(ner_exports["int8"]), "--runtime", "onnx", str(path), "--output"]
+    command = ["analyze", "--ner", str(tmp_path / "int8"), "--runtime", "onnx", str(path), "--output"]
     single, double = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     one = subprocess.run([sys.executable, "-m", "khabar.cli", *command, str(single)],
                          capture_output=True, text=True, env=env, timeout=600, check=False)

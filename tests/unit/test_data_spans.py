@@ -45,20 +45,27 @@ def test_document_to_words_and_back() -> None:
     assert TEXT[PERSON.start : PERSON.end] == "فوميو كيشيدا"
 
 
-def test_misaligned_entity_reports_offsets_text_and_nearest_boundaries(tmp_path: Path) -> None:
-    # "الصين" inside "والصين": the proclitic stays attached, so the entity starts mid-word.
+def test_a_bare_name_after_glued_proclitics_tags_its_whole_word() -> None:
+    # "الصين" inside "والصين", as clitics="split" predicts it: word-level tags can only mark the word.
     start = len("اتفق رئيس الوزراء الياباني فوميو كيشيدا مع واشنطن، و")
-    record = {"id": "d7", "text": TEXT, "entities": [{"start": start, "end": start + 5, "label": "LOC"}]}
+    words, tags = document_to_words(SpanDocument("d", TEXT, (CharEntity(start, start + 5, "LOC"),)))
+    assert [(w.text, t) for w, t in zip(words, tags, strict=True) if t != "O"] == [("والصين", "B-LOC")]
+
+
+def test_misaligned_entity_reports_offsets_text_and_nearest_boundaries(tmp_path: Path) -> None:
+    # "لصين" inside "والصين": "وا" is not a proclitic sequence, so the entity starts mid-word.
+    start = len("اتفق رئيس الوزراء الياباني فوميو كيشيدا مع واشنطن، وا")
+    record = {"id": "d7", "text": TEXT, "entities": [{"start": start, "end": start + 4, "label": "LOC"}]}
     path = write_lines(tmp_path, json.dumps({"text": "خبر"}), json.dumps(record, ensure_ascii=False))
     (_, document) = read_span_jsonl(path)
     with pytest.raises(DataFormatError) as caught:
         document_to_words(document)
     message = str(caught.value)
-    assert message.startswith(f"{path}:2: document 'd7': entity LOC [{start}:{start + 5}] 'الصين'")
+    assert message.startswith(f"{path}:2: document 'd7': entity LOC [{start}:{start + 4}] 'لصين'")
     assert "does not align to word boundaries" in message
     assert "'والصين'" in message
-    assert f"start {start} is not a word start (nearest: {start - 1} or {start + 5})" in message
-    assert f"end {start + 5} is a word end" in message
+    assert f"start {start} is not a word start (nearest: {start - 2} or {start + 4})" in message
+    assert f"end {start + 4} is a word end" in message
 
 
 def test_entity_with_trailing_space_is_not_moved() -> None:
@@ -129,7 +136,8 @@ def test_repeated_id_and_empty_file(tmp_path: Path) -> None:
 
 def _entities(text: str, words, tags: list[str]) -> list[CharEntity]:
     """The Analyzer's reading of word tags as character entities (khabar.inference.decoding)."""
-    found = entities_from_tags(text, words, tags, [1.0] * len(tags))
+    # Whole-word spans: the round trip is between word tags and the character spans of those words.
+    found = entities_from_tags(text, words, tags, [1.0] * len(tags), clitics="keep")
     return [CharEntity(e.start, e.end, e.label) for e in found]
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from khabar.data.io import json_objects, read_lines, split_source
 from khabar.errors import DataFormatError, quote, shorten
 from khabar.text import Span, split_words
+from khabar.text.clitics import PROCLITIC_SEQUENCES
+from khabar.text.normalize import normalize_word
 
 __all__ = [
     "CharEntity",
@@ -157,8 +159,20 @@ def _overlap_error(document: SpanDocument, first: CharEntity, second: CharEntity
     )
 
 
+def _after_proclitics(text: str, words: Sequence[Span], start: int) -> int | None:
+    """The index of the word an entity starts in when only glued proclitics come before it in that word."""
+    index = bisect.bisect_right([word.start for word in words], start) - 1
+    if index < 0 or not words[index].start < start < words[index].end:
+        return None
+    return index if normalize_word(text[words[index].start : start]) in PROCLITIC_SEQUENCES else None
+
+
 def document_to_words(document: SpanDocument) -> tuple[list[Span], list[str]]:
     """Split the text into words and tag them in IOB2 from the character entities.
+
+    An entity that starts after proclitics glued to its first word (a bare-name span such as `الصين` in
+    `والصين`, as `clitics="split"` predicts it) tags that whole word, as word-level corpora do; any other
+    entity that does not start and end on word boundaries is an error.
 
     >>> doc = SpanDocument("d", "زار كيشيدا واشنطن", (CharEntity(len("زار "), len("زار كيشيدا"), "PERS"),))
     >>> [word.text for word in document_to_words(doc)[0]], document_to_words(doc)[1]
@@ -172,7 +186,8 @@ def document_to_words(document: SpanDocument) -> tuple[list[Span], list[str]]:
     for entity in sorted(document.entities, key=lambda e: (e.start, e.end)):
         if previous is not None and entity.start < previous.end:
             raise _overlap_error(document, previous, entity)
-        first, last = start_index.get(entity.start), end_index.get(entity.end)
+        first = start_index.get(entity.start, _after_proclitics(document.text, words, entity.start))
+        last = end_index.get(entity.end)
         if first is None or last is None:
             raise _alignment_error(document, entity, words)
         tags[first] = f"B-{entity.label}"
