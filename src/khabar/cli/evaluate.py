@@ -21,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="score a checkpoint on a held-out CoNLL, span-JSONL or topics file",
-        description="Score a checkpoint on held-out data: seqeval default and strict IOB2 modes for CoNLL, exact "
-        "and overlap span matches for span JSONL (full Analyzer), the checkpoint's thresholds for topics. "
-        "Prints a table; --output writes the full JSON report.",
+        description="Score a checkpoint on held-out data: seqeval default and strict IOB2 modes for CoNLL, exact, "
+        "proclitic-tolerant and overlap span matches for span JSONL (full Analyzer), the checkpoint's thresholds "
+        "for topics. Prints a table; --output writes the full JSON report.",
     )
     parser.add_argument("--model", required=True, help="checkpoint folder (or a run folder with best/)")
     parser.add_argument("--data", required=True, help="CoNLL (.txt/.conll), span JSONL, or topics JSONL/CSV file")
