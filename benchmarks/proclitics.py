@@ -22,7 +22,6 @@ import json
 import platform
 import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from khabar.data import read_span_jsonl
@@ -174,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.ner:
         results["end_to_end"] = end_to_end(args.ner, args.batch_size)
-    table: Callable[[str], None] = print
+    table = print
     decision = results["decision"]
     table(f"split decision on gold entity words (chosen on dev: {decision['chosen_on_dev']})")
     table(f"{'method':<44} {'dev all':>8} {'test all':>8} {'proclitic':>10} {'name-init':>10} {'under':>6} {'over':>6}")

@@ -174,7 +174,7 @@ def format_report(report: EvaluationReport) -> str:
         lines.extend(block(mode, report.results[mode]))
     worst = report.details.get("worst_documents", [])
     if worst:
-        lines += ["", "worst documents (exact f1, gold/predicted/exact/overlap matches):"]  # proclitic: see the report
+        lines += ["", "worst documents (exact f1, gold/predicted/exact/overlap matches):"]
         lines += [
             f"  {doc['id']}: {doc['exact_f1']:.3f}  {doc['gold']}/{doc['predicted']}/{doc['exact']}/{doc['overlap']}"
             for doc in worst

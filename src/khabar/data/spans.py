@@ -19,8 +19,7 @@ from typing import Any
 from khabar.data.io import json_objects, read_lines, split_source
 from khabar.errors import DataFormatError, quote, shorten
 from khabar.text import Span, split_words
-from khabar.text.clitics import PROCLITIC_SEQUENCES
-from khabar.text.normalize import normalize_word
+from khabar.text.clitics import glued_proclitics
 
 __all__ = [
     "CharEntity",
@@ -159,12 +158,12 @@ def _overlap_error(document: SpanDocument, first: CharEntity, second: CharEntity
     )
 
 
-def _after_proclitics(text: str, words: Sequence[Span], start: int) -> int | None:
+def _after_proclitics(text: str, words: Sequence[Span], starts: Sequence[int], start: int) -> int | None:
     """The index of the word an entity starts in when only glued proclitics come before it in that word."""
-    index = bisect.bisect_right([word.start for word in words], start) - 1
+    index = bisect.bisect_right(starts, start) - 1
     if index < 0 or not words[index].start < start < words[index].end:
         return None
-    return index if normalize_word(text[words[index].start : start]) in PROCLITIC_SEQUENCES else None
+    return index if glued_proclitics(text[words[index].start : start]) else None
 
 
 def document_to_words(document: SpanDocument) -> tuple[list[Span], list[str]]:
@@ -179,14 +178,17 @@ def document_to_words(document: SpanDocument) -> tuple[list[Span], list[str]]:
     (['زار', 'كيشيدا', 'واشنطن'], ['O', 'B-PERS', 'O'])
     """
     words = split_words(document.text)
-    start_index = {word.start: index for index, word in enumerate(words)}
+    starts = [word.start for word in words]
+    start_index = {start: index for index, start in enumerate(starts)}
     end_index = {word.end: index for index, word in enumerate(words)}
     tags = ["O"] * len(words)
     previous: CharEntity | None = None
     for entity in sorted(document.entities, key=lambda e: (e.start, e.end)):
         if previous is not None and entity.start < previous.end:
             raise _overlap_error(document, previous, entity)
-        first = start_index.get(entity.start, _after_proclitics(document.text, words, entity.start))
+        first = start_index.get(entity.start)
+        if first is None:
+            first = _after_proclitics(document.text, words, starts, entity.start)
         last = end_index.get(entity.end)
         if first is None or last is None:
             raise _alignment_error(document, entity, words)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from khabar.data.spans import CharEntity
 from khabar.errors import UsageError
 from khabar.evaluation.ner_metrics import PRF, EntityScores
-from khabar.text.clitics import PROCLITIC_SEQUENCES
-from khabar.text.normalize import ARABIC_MARKS, TATWEEL, normalize_word
+from khabar.text.clitics import glued_proclitics
+from khabar.text.normalize import ARABIC_MARKS, TATWEEL
 
 __all__ = [
     "DocumentMatch",
@@ -62,8 +62,7 @@ def overlap_matches(gold: Sequence[CharEntity], predicted: Sequence[CharEntity])
 
 def _only_proclitics(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] is glued proclitics (diacritics allowed) inside one word: empty counts too."""
-    piece = text[start:end]
-    return not piece or (not any(char.isspace() for char in piece) and normalize_word(piece) in PROCLITIC_SEQUENCES)
+    return start == end or glued_proclitics(text[start:end])
 
 
 def proclitic_matches(

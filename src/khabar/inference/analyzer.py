@@ -22,7 +22,7 @@ from khabar.data.tags import split_tag
 from khabar.errors import CheckpointError, DataFormatError, UsageError, UsageTypeError, quote
 from khabar.inference.decoding import entities_from_tags
 from khabar.inference.document import Document, TaggedWord
-from khabar.inference.loading import LoadedCheckpoint, load_checkpoint, resolve_device, resolve_precision
+from khabar.inference.loading import LoadedCheckpoint, load_checkpoint
 from khabar.inference.ner import NerPredictor, WordGroups, WordTags
 from khabar.inference.topics import TopicPredictor
 from khabar.options import CLITIC_MODES, DECODINGS, DEFAULT_DEVICE
@@ -149,12 +149,8 @@ class Analyzer:
         if quantize and precision not in ("auto", "int8"):
             raise UsageError(f"quantize=True means precision='int8'; it cannot be combined with {precision!r}")
         _check_batch_size(batch_size)
-        if runtime == "onnx":
-            options = {"device": device, "precision": "int8" if quantize else precision, "runtime": runtime}
-        else:
-            device = resolve_device(device)
-            precision = resolve_precision("int8" if quantize else precision, device)
-            options = {"device": device, "precision": precision, "runtime": runtime}
+        # load_checkpoint resolves the device and precision (an ONNX export keeps its own precision).
+        options = {"device": device, "precision": "int8" if quantize else precision, "runtime": runtime}
         ner_checkpoint = load_checkpoint(ner, "ner", **options) if ner is not None else None
         topic_checkpoint = load_checkpoint(topics, "topics", **options) if topics is not None else None
         return cls(

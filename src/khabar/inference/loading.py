@@ -17,7 +17,7 @@ from khabar.checkpoint import CheckpointMetadata, check_safetensors_files, read_
 from khabar.errors import CheckpointError, DeviceError, UsageError, quote, shorten
 from khabar.features import WordTokenizer
 from khabar.hardware import native_bf16
-from khabar.inference.onnx_model import ONNX_FILE
+from khabar.inference.onnx_model import ONNX_FILE, OnnxModel, onnx_precision
 from khabar.options import DEFAULT_DEVICE, PRECISIONS, RUNTIMES
 from khabar.text import NormalizationConfig
 
@@ -99,23 +99,40 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     return precision
 
 
-def _load_onnx(path: str | Path, task: str, device: str | torch.device | None, precision: str) -> LoadedCheckpoint:
-    """An ONNX export on the CPU; a precision other than auto must be the one it was exported in."""
-    from khabar.inference.onnx_model import load_onnx_checkpoint
+def _word_tokenizer(path: Path, metadata: CheckpointMetadata) -> WordTokenizer:
+    """The checkpoint's tokenizer behind its recorded normalisation (PyTorch and ONNX folders alike)."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"cannot load the tokenizer in {path}: {shorten(str(error), 300)}") from None
+    return WordTokenizer(tokenizer, metadata.max_length, NormalizationConfig.from_dict(metadata.normalization))
 
+
+def _load_onnx(path: str | Path, task: str, device: str | torch.device | None, precision: str) -> LoadedCheckpoint:
+    """An export folder (model.onnx, tokenizer, khabar.json, export.json) in one ONNX Runtime session on the
+    CPU; a precision other than auto must be the one it was exported in."""
     if device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
         raise DeviceError(f"runtime='onnx' runs on the CPU (ONNX Runtime's CPU provider); got device {quote(device)}")
     if precision not in PRECISIONS:
         raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {quote(precision)}")
     if precision == "bf16":
         raise UsageError("runtime='onnx' runs fp32 or int8 exports; bf16 is a PyTorch precision (runtime='torch')")
-    checkpoint = load_onnx_checkpoint(path, task)
-    if precision not in ("auto", checkpoint.precision):
+    folder = resolve_checkpoint_folder(path)
+    if not (folder / ONNX_FILE).is_file():
+        raise CheckpointError(
+            f"{folder} has no {ONNX_FILE}: runtime='onnx' loads a folder written by "
+            f"`khabar export {folder} --onnx OUT`; or load this folder with runtime='torch'"
+        )
+    metadata = read_metadata(folder, task=task)
+    exported = onnx_precision(folder)
+    if precision not in ("auto", exported):
         raise UsageError(
-            f"{checkpoint.path} was exported in {checkpoint.precision}; precision {quote(precision)} needs another "
+            f"{folder} was exported in {exported}; precision {quote(precision)} needs another "
             f"export (khabar export CHECKPOINT --onnx OUT{' --int8' if precision == 'int8' else ''}), or use auto"
         )
-    return checkpoint
+    word_tokenizer = _word_tokenizer(folder, metadata)
+    model = OnnxModel(folder / ONNX_FILE, len(metadata.labels))
+    return LoadedCheckpoint(folder, metadata, model, word_tokenizer, exported, torch.device("cpu"), "onnx")
 
 
 def _below_error(record: logging.LogRecord) -> bool:
@@ -200,10 +217,7 @@ def load_checkpoint(
     if not (path / "model.safetensors").exists() and (path / ONNX_FILE).is_file():
         raise CheckpointError(f"{path} holds an ONNX export, not PyTorch weights: load it with runtime='onnx'")
     model = _load_model(path, task)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"cannot load the tokenizer in {path}: {shorten(str(error), 300)}") from None
+    word_tokenizer = _word_tokenizer(path, metadata)
     if model.config.num_labels != len(metadata.labels):
         raise CheckpointError(
             f"{path}: config.json has {model.config.num_labels} labels but khabar.json lists {len(metadata.labels)}"
@@ -214,7 +228,4 @@ def load_checkpoint(
     elif precision == "bf16":
         model = model.to(torch.bfloat16)
     model.to(device)
-    word_tokenizer = WordTokenizer(
-        tokenizer, metadata.max_length, NormalizationConfig.from_dict(metadata.normalization)
-    )
     return LoadedCheckpoint(path, metadata, model, word_tokenizer, precision, device)

@@ -16,10 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from khabar.checkpoint import read_metadata, resolve_checkpoint_folder
 from khabar.errors import CheckpointError, UsageError, shorten
-from khabar.features import WordTokenizer
-from khabar.text import NormalizationConfig
 
 __all__ = [
     "EXPORT_FILE",
@@ -27,7 +24,6 @@ __all__ = [
     "LogitsOnly",
     "OnnxModel",
     "import_onnxruntime",
-    "load_onnx_checkpoint",
     "onnx_precision",
 ]
 
@@ -107,28 +103,3 @@ def onnx_precision(folder: Path) -> str:
     if precision not in ("fp32", "int8"):
         raise CheckpointError(f"{folder / EXPORT_FILE}: precision must be fp32 or int8, found {precision!r}")
     return precision
-
-
-def load_onnx_checkpoint(path: str | Path, task: str, threads: int | None = None) -> Any:
-    """An exported folder (model.onnx, tokenizer, khabar.json, export.json) as a `LoadedCheckpoint` on the CPU."""
-    from transformers import AutoTokenizer
-
-    from khabar.inference.loading import LoadedCheckpoint
-
-    folder = resolve_checkpoint_folder(path)
-    graph = folder / ONNX_FILE
-    if not graph.is_file():
-        raise CheckpointError(
-            f"{folder} has no {ONNX_FILE}: runtime='onnx' loads a folder written by "
-            f"`khabar export {folder} --onnx OUT`; or load this folder with runtime='torch'"
-        )
-    metadata = read_metadata(folder, task=task)
-    precision = onnx_precision(folder)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"cannot load the tokenizer in {folder}: {shorten(str(error), 300)}") from None
-    model = OnnxModel(graph, len(metadata.labels), threads)
-    normalization = NormalizationConfig.from_dict(metadata.normalization)
-    word_tokenizer = WordTokenizer(tokenizer, metadata.max_length, normalization)
-    return LoadedCheckpoint(folder, metadata, model, word_tokenizer, precision, torch.device("cpu"), "onnx")

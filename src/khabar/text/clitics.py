@@ -38,6 +38,7 @@ __all__ = [
     "Proclitics",
     "Reading",
     "canonical_name",
+    "glued_proclitics",
     "readings",
 ]
 
@@ -261,6 +262,15 @@ class ProcliticReader:
             return Proclitics("", 0, normalized.text)
         kept_from = len(chosen.letters) - 1 if chosen.fused_article else len(chosen.letters)
         return Proclitics(chosen.letters, normalized.offsets[kept_from], chosen.stem, chosen.fused_article)
+
+
+def glued_proclitics(piece: str) -> bool:
+    """Whether `piece`, as written (diacritics allowed), is a proclitic sequence within one word (`وَب`).
+
+    >>> glued_proclitics("وَ"), glued_proclitics("وا"), glued_proclitics("و ")
+    (True, False, False)
+    """
+    return not any(char.isspace() for char in piece) and normalize_word(piece) in PROCLITIC_SEQUENCES
 
 
 def canonical_name(first_word: Proclitics, rest: str = "") -> str:
